@@ -1,0 +1,114 @@
+"""DuckDB engine: one database file per workspace.
+
+Stages send SQL (DuckDB dialect) through this one layer and never hold whole
+tables in Python; what Python needs (a sample to fit a model, an aggregate to
+describe a segment) comes back through :meth:`Engine.fetch_df`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from personify.errors import WorkspaceError
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """What every engine offers the stages. Engines fill :meth:`sql` and :meth:`transaction`."""
+
+    def sql(self, query: str, params: list[Any] | None = None) -> Any:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def list_tables(self) -> list[str]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # Shared on every engine ------------------------------------------------------------------
+    def has_table(self, name: str) -> bool:
+        return name in self.list_tables()
+
+    def require(self, *names: str) -> None:
+        missing = [n for n in names if not self.has_table(n)]
+        if missing:
+            raise WorkspaceError(
+                f"the workspace has no table(s) {missing}; run the stage that writes them first"
+            )
+
+    def fetch_df(self, query: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Pull a small result into pandas: an aggregate, a sample, model inputs."""
+        return self.sql(query, params).df()
+
+    def scalar(self, query: str, params: list[Any] | None = None) -> Any:
+        row = self.sql(query, params).fetchone()
+        return None if row is None else row[0]
+
+    def count(self, table: str) -> int:
+        return int(self.scalar(f"SELECT count(*) FROM {table}"))
+
+
+class DuckDBEngine(Engine):
+    """The embedded default engine."""
+
+    def __init__(self, database: Path, *, read_only: bool = False) -> None:
+        self.database = Path(database)
+        if read_only and not self.database.exists():
+            raise WorkspaceError(f"no workspace database at {self.database}")
+        try:
+            self.con = duckdb.connect(str(self.database), read_only=read_only)
+        except duckdb.Error as exc:
+            raise WorkspaceError(f"cannot open workspace database {self.database}: {exc}") from exc
+        self._depth = 0
+
+    def sql(self, query: str, params: list[Any] | None = None) -> Any:
+        try:
+            return self.con.execute(query, params) if params else self.con.execute(query)
+        except duckdb.Error as exc:
+            # Attach the failing SQL: the engine's message alone rarely says which step failed.
+            raise WorkspaceError(f"{exc}\n-- while running:\n{query.strip()}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: a failure inside leaves every table as it was. Nests."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def list_tables(self) -> list[str]:
+        rows = self.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
+            "UNION SELECT view_name FROM duckdb_views() WHERE NOT internal AND NOT temporary"
+        ).fetchall()
+        return sorted(r[0] for r in rows)
+
+    def close(self) -> None:
+        self.con.close()

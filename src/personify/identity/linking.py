@@ -1,0 +1,235 @@
+"""The identity stage: stitch source records into persons.
+
+Records that share a normalised identifier (email, phone, loyalty card, web-shop
+account, CRM id, anonymous web id) belong to one person; persons are the
+connected components of that graph. An identifier shared by too many others
+(a shop's till email, a call centre's number) is a hub and links nothing.
+
+Writes:
+- ``identity_identifiers``: source, record_id, id_type, id_value (normalised)
+- ``identity_graph``: one row per identifier: its person and whether it is a hub
+- ``identity_links``: source, record_id -> person_id, match_weight, rule
+- ``golden_record``: one row per person (survivorship: latest non-empty value,
+  CRM before loyalty sign-ups before checkouts)
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from personify.errors import StageError
+from personify.identity._normalise import NORMALISER, install_macros
+from personify.ingest.kinds import KINDS
+from personify.progress import ProgressFn, no_progress
+
+if TYPE_CHECKING:
+    from personify.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+MAX_ITERATIONS = 100
+
+
+@dataclass(frozen=True)
+class IdentityResult:
+    records: int
+    identifiers: int
+    persons: int
+    hubs: int
+    iterations: int
+
+
+class IdentityResolver:
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    def run(self, *, progress: ProgressFn = no_progress) -> IdentityResult:
+        engine = self.workspace.engine
+        install_macros(engine)
+        selects = self._identifier_selects()
+        if not selects:
+            raise StageError(
+                "no loaded source carries identifiers: load customers, orders or other "
+                "person-level sources first (personify ingest)"
+            )
+        max_degree = self.workspace.config.identity.max_cluster_size
+        progress("identifiers", 0.05)
+        with engine.transaction():
+            engine.sql(
+                f"""CREATE OR REPLACE TABLE identity_identifiers AS
+                SELECT DISTINCT source, record_id, id_type, id_value
+                FROM ({" UNION ALL ".join(selects)}) WHERE id_value IS NOT NULL AND record_id IS NOT NULL"""
+            )
+            engine.sql(
+                """CREATE OR REPLACE TEMP TABLE _nodes AS
+                SELECT id_type, id_value, row_number() OVER (ORDER BY id_type, id_value) AS node_id
+                FROM (SELECT DISTINCT id_type, id_value FROM identity_identifiers)"""
+            )
+            engine.sql(
+                """CREATE OR REPLACE TEMP TABLE _rec AS
+                SELECT i.source, i.record_id, n.node_id, n.id_type
+                FROM identity_identifiers i JOIN _nodes n USING (id_type, id_value)"""
+            )
+            progress("hubs", 0.15)
+            # A hub: an identifier seen with more distinct identifiers of one type (emails,
+            # phones, cards...) than one household plausibly has.
+            engine.sql(
+                f"""CREATE OR REPLACE TEMP TABLE _hubs AS
+                SELECT DISTINCT node_id FROM (
+                  SELECT a.node_id FROM _rec a JOIN _rec b
+                    ON a.source = b.source AND a.record_id = b.record_id
+                   AND a.node_id <> b.node_id
+                  GROUP BY a.node_id, b.id_type
+                  HAVING count(DISTINCT b.node_id) > {max_degree})"""
+            )
+            engine.sql(
+                """CREATE OR REPLACE TEMP TABLE _edges AS
+                WITH r AS (
+                  SELECT source, record_id, node_id,
+                         min(node_id) OVER (PARTITION BY source, record_id) AS m
+                  FROM _rec WHERE node_id NOT IN (SELECT node_id FROM _hubs))
+                SELECT DISTINCT node_id AS a, m AS b FROM r WHERE node_id <> m
+                UNION SELECT DISTINCT m AS a, node_id AS b FROM r WHERE node_id <> m"""
+            )
+            iterations = self._connected_components(progress)
+            progress("links", 0.8)
+            engine.sql(
+                """CREATE OR REPLACE TABLE identity_graph AS
+                SELECT n.id_type, n.id_value,
+                       'P' || lpad(CAST(l.label AS VARCHAR), 9, '0') AS person_id,
+                       n.node_id IN (SELECT node_id FROM _hubs) AS is_hub
+                FROM _nodes n JOIN _label l USING (node_id)"""
+            )
+            engine.sql(
+                """CREATE OR REPLACE TABLE identity_links AS
+                SELECT r.source, r.record_id,
+                       coalesce(
+                         'P' || lpad(CAST(min(l.label) FILTER (WHERE h.node_id IS NULL) AS VARCHAR),
+                                     9, '0'),
+                         'R' || substr(md5(r.source || ':' || r.record_id), 1, 12)) AS person_id,
+                       1.0 AS match_weight,
+                       'exact:' || string_agg(DISTINCT i.id_type, ',' ORDER BY i.id_type)
+                         FILTER (WHERE h.node_id IS NULL) AS rule
+                FROM _rec r JOIN _label l USING (node_id)
+                JOIN _nodes n USING (node_id)
+                JOIN identity_identifiers i
+                  ON i.source = r.source AND i.record_id = r.record_id
+                 AND i.id_type = n.id_type AND i.id_value = n.id_value
+                LEFT JOIN _hubs h USING (node_id)
+                GROUP BY r.source, r.record_id"""
+            )
+            progress("golden record", 0.9)
+            self._golden_record()
+            for t in ("_nodes", "_rec", "_hubs", "_edges", "_label"):
+                engine.sql(f"DROP TABLE IF EXISTS {t}")
+        stats = engine.sql(
+            """SELECT (SELECT count(*) FROM identity_links),
+                      (SELECT count(*) FROM identity_graph),
+                      (SELECT count(*) FROM golden_record),
+                      (SELECT count(*) FROM identity_graph WHERE is_hub)"""
+        ).fetchone()
+        progress("identity", 1.0)
+        return IdentityResult(stats[0], stats[1], stats[2], stats[3], iterations)
+
+    def _identifier_selects(self) -> list[str]:
+        keys = set(self.workspace.config.identity.keys)
+        selects = []
+        for name, spec in self.workspace.loaded_sources().items():
+            kind = KINDS[spec.kind]
+            if kind.record_id is None:
+                continue
+            for id_type, column in kind.identifiers.items():
+                if id_type not in keys:
+                    continue
+                selects.append(
+                    f"SELECT '{name}' AS source, CAST({kind.record_id} AS VARCHAR) AS record_id, "
+                    f"'{id_type}' AS id_type, {NORMALISER[id_type]}(CAST({column} AS VARCHAR)) "
+                    f"AS id_value FROM raw_{name}"
+                )
+        return selects
+
+    def _connected_components(self, progress: ProgressFn) -> int:
+        """Label propagation with pointer jumping: each node takes the smallest label
+        among itself, its neighbours and its label's label, until nothing changes."""
+        engine = self.workspace.engine
+        engine.sql("CREATE OR REPLACE TEMP TABLE _label AS SELECT node_id, node_id AS label FROM _nodes")
+        for iteration in range(1, MAX_ITERATIONS + 1):
+            engine.sql(
+                """CREATE OR REPLACE TEMP TABLE _label_next AS
+                WITH prop AS (
+                  SELECT l.node_id, least(l.label, coalesce(min(n.label), l.label)) AS label
+                  FROM _label l
+                  LEFT JOIN _edges e ON e.a = l.node_id
+                  LEFT JOIN _label n ON n.node_id = e.b
+                  GROUP BY l.node_id, l.label)
+                SELECT p.node_id, least(p.label, j.label) AS label
+                FROM prop p JOIN prop j ON j.node_id = p.label"""
+            )
+            changed = engine.sql(
+                """SELECT count(*) FROM _label_next x JOIN _label l USING (node_id)
+                WHERE x.label <> l.label"""
+            ).fetchone()[0]
+            engine.sql("DROP TABLE _label; ALTER TABLE _label_next RENAME TO _label")
+            progress("connected components", min(0.75, 0.2 + 0.05 * iteration))
+            if changed == 0:
+                return iteration
+        raise StageError(f"identity graph did not converge in {MAX_ITERATIONS} iterations")
+
+    def _golden_record(self) -> None:
+        """One row per person. Per field: the latest non-empty value, CRM records first."""
+        engine = self.workspace.engine
+        loaded = self.workspace.loaded_sources()
+        fields = {
+            "customer_id": "VARCHAR", "first_name": "VARCHAR", "last_name": "VARCHAR",
+            "email": "VARCHAR", "phone": "VARCHAR", "birth_date": "DATE", "gender": "VARCHAR",
+            "postcode": "VARCHAR", "city": "VARCHAR", "income_band": "VARCHAR",
+            "education": "VARCHAR", "marital_status": "VARCHAR", "job_title": "VARCHAR",
+            "signup_date": "DATE", "marketing_consent": "BOOLEAN", "loyalty_card": "VARCHAR",
+        }
+        # (priority, kind, column map, recency column); lower priority wins.
+        providers = [
+            (1, "customers", {f: f for f in fields}, "signup_date"),
+            (2, "loyalty_members",
+             {"first_name": "first_name", "last_name": "last_name", "email": "email",
+              "phone": "phone", "postcode": "postcode", "loyalty_card": "card_number"},
+             "joined_date"),
+            (3, "orders", {"email": "email", "postcode": "shipping_postcode"}, "order_ts"),
+        ]
+        parts = []
+        for priority, kind, cmap, recency in providers:
+            for name, spec in loaded.items():
+                if spec.kind != kind:
+                    continue
+                rid = KINDS[kind].record_id
+                cols = ", ".join(
+                    f"CAST({cmap[f]} AS {t}) AS {f}" if f in cmap else f"NULL::{t} AS {f}"
+                    for f, t in fields.items()
+                )
+                parts.append(
+                    f"SELECT l.person_id, {priority} AS _priority, "
+                    f"CAST({recency} AS TIMESTAMP) AS _recency, {cols} "
+                    f"FROM raw_{name} r JOIN identity_links l "
+                    f"ON l.source = '{name}' AND l.record_id = CAST(r.{rid} AS VARCHAR)"
+                )
+        pick = ",\n".join(
+            f"arg_min({f}, [_priority, -coalesce(epoch(_recency), 0)]) "
+            f"FILTER (WHERE {f} IS NOT NULL) AS {f}"
+            for f in fields
+        )
+        union = " UNION ALL ".join(parts) if parts else (
+            "SELECT NULL::VARCHAR AS person_id, 0 AS _priority, NULL::TIMESTAMP AS _recency, "
+            + ", ".join(f"NULL::{t} AS {f}" for f, t in fields.items()) + " WHERE false"
+        )
+        engine.sql(
+            f"""CREATE OR REPLACE TABLE golden_record AS
+            WITH persons AS (
+              SELECT person_id, count(*) AS n_records,
+                     string_agg(DISTINCT source, ',' ORDER BY source) AS sources
+              FROM identity_links GROUP BY person_id),
+            attrs AS (SELECT person_id, {pick} FROM ({union}) GROUP BY person_id)
+            SELECT p.person_id, {", ".join("a." + f for f in fields)}, p.n_records, p.sources
+            FROM persons p LEFT JOIN attrs a USING (person_id)
+            ORDER BY p.person_id"""
+        )

@@ -1,0 +1,142 @@
+"""The workspace: one folder with ``personify.yaml`` and the DuckDB database.
+
+``Workspace`` is the one entry object of the Python API. Each pipeline stage is
+reached by name (``ws.ingest``, ``ws.identity``, ``ws.profiles``,
+``ws.segments``, ``ws.personas``); ``ws.run()`` runs them all in order.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from personify.config import CONFIG_FILE, Config, SourceSpec, load_config, parse_config
+from personify.engine import DuckDBEngine
+from personify.errors import WorkspaceError
+from personify.progress import ProgressFn, no_progress
+
+ENV_VAR = "PERSONIFY_WORKSPACE"
+
+
+def default_workspace_dir() -> Path:
+    return Path(os.environ.get(ENV_VAR) or ".")
+
+
+class Workspace:
+    """An open workspace. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_workspace_dir()
+        self.config: Config = load_config(self.path / CONFIG_FILE)
+        self._engine: DuckDBEngine | None = None
+
+    # -- creation ---------------------------------------------------------------------------
+    @classmethod
+    def init(
+        cls, path: str | Path, *, sources: dict[str, Any] | None = None, overwrite: bool = False
+    ) -> Workspace:
+        """Create a workspace folder with a commented ``personify.yaml`` and an empty database.
+
+        ``sources`` (a mapping as in the YAML ``sources:`` key) is validated and
+        written in; otherwise the template's commented example stays.
+        """
+        folder = Path(path)
+        config_path = folder / CONFIG_FILE
+        if config_path.exists() and not overwrite:
+            raise WorkspaceError(f"{config_path} already exists (use overwrite to replace it)")
+        text = resources.files("personify").joinpath("templates/personify.yaml").read_text()
+        if sources:
+            parse_config({"sources": sources}, path=str(config_path))  # fail before writing
+            block = yaml.safe_dump({"sources": sources}, sort_keys=False, width=100)
+            text = text.replace("sources: {}\n", block, 1)
+        folder.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(text, encoding="utf-8")
+        ws = cls(folder)
+        ws.engine  # creates the database file
+        return ws
+
+    # -- plumbing ---------------------------------------------------------------------------
+    @property
+    def engine(self) -> DuckDBEngine:
+        if self._engine is None:
+            self._engine = DuckDBEngine(self.resolve(self.config.database))
+        return self._engine
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config, relative to the workspace folder."""
+        p = Path(relative).expanduser()
+        return p if p.is_absolute() else self.path / p
+
+    @property
+    def output_dir(self) -> Path:
+        return self.resolve(self.config.personas.output_dir)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- stages, reached by name -------------------------------------------------------------
+    @cached_property
+    def ingest(self):  # type: ignore[no-untyped-def]
+        from personify.ingest import Ingest
+
+        return Ingest(self)
+
+    @cached_property
+    def identity(self):  # type: ignore[no-untyped-def]
+        from personify.identity import IdentityResolver
+
+        return IdentityResolver(self)
+
+    @cached_property
+    def profiles(self):  # type: ignore[no-untyped-def]
+        from personify.profiles import ProfileBuilder
+
+        return ProfileBuilder(self)
+
+    @cached_property
+    def segments(self):  # type: ignore[no-untyped-def]
+        from personify.segments import Segmentation
+
+        return Segmentation(self)
+
+    @cached_property
+    def personas(self):  # type: ignore[no-untyped-def]
+        from personify.personas import PersonaBuilder
+
+        return PersonaBuilder(self)
+
+    STAGES = ("ingest", "identity", "profiles", "segments", "personas")
+
+    def run(self, *, progress: ProgressFn = no_progress) -> dict[str, Any]:
+        """Run every stage in order; return each stage's result by name."""
+        results: dict[str, Any] = {}
+        for stage in self.STAGES:
+            results[stage] = getattr(self, stage).run(progress=progress)
+        return results
+
+    def loaded_sources(self) -> dict[str, SourceSpec]:
+        """The configured sources whose ``raw_<name>`` table exists."""
+        have = set(self.engine.list_tables())
+        return {n: s for n, s in self.config.sources.items() if f"raw_{n}" in have}
+
+    def sources_of_kind(self, kind: str) -> list[str]:
+        return [n for n, s in self.loaded_sources().items() if s.kind == kind]
+
+    def tables(self) -> list[str]:
+        return self.engine.list_tables()
+
+
+__all__ = ["Workspace", "default_workspace_dir"]
