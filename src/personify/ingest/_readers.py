@@ -89,14 +89,14 @@ def stage_jsonl(engine: DuckDBEngine, path: Path, name: str) -> Staged:
         SELECT _line AS line, 'not a valid JSON object' AS reason, _json AS text
         FROM _lines_{name}
         WHERE _json IS NOT NULL AND trim(_json) <> ''
-          AND NOT coalesce(json_valid(_json) AND json_type(_json) = 'OBJECT', false)"""
+          AND NOT coalesce(json_valid(_json) AND starts_with(ltrim(_json), '{{'), false)"""
     )
     engine.sql(
         f"""CREATE OR REPLACE TEMP TABLE {stage} AS
         SELECT _json, _line, row_number() OVER (ORDER BY _line) AS _row
         FROM _lines_{name}
         WHERE _json IS NOT NULL AND trim(_json) <> ''
-          AND coalesce(json_valid(_json) AND json_type(_json) = 'OBJECT', false)"""
+          AND coalesce(json_valid(_json) AND starts_with(ltrim(_json), '{{'), false)"""
     )
     engine.sql(f"DROP TABLE _lines_{name}")
     return Staged(stage, [], rejects, json=True)

@@ -185,7 +185,7 @@ class Ingest:
             )
         loaded = engine.sql(f"SELECT count(*) FROM {raw}").fetchone()[0]
         bad_rows = engine.sql(
-            """SELECT coalesce('row ' || "row" || ' ', '') || coalesce('(line ' || line || ')', '')
+            """SELECT coalesce('row ' || "row", '') || coalesce(' (line ' || line || ')', '')
                       || ': ' || reason
                FROM quarantine WHERE source = ? ORDER BY line, "row" """,
             [name],
@@ -205,7 +205,7 @@ class Ingest:
                 f"First problems:\n  {listing}"
             )
         for ex in examples:
-            log.warning("quarantined %s", ex)
+            log.info("quarantined %s", ex)
         return SourceLoad(name, str(path), loaded, len(bad_rows), examples)
 
 

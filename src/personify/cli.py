@@ -1,0 +1,274 @@
+"""The ``personify`` command line: a thin layer over :class:`personify.Workspace`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from personify.config import CONFIG_FILE, load_config
+from personify.errors import PersonifyError
+from personify.progress import ProgressFn
+from personify.workspace import Workspace, default_workspace_dir
+
+app = typer.Typer(
+    help="Personify: customer profiles, segments and personas from first-party data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+WorkspaceOpt = Annotated[
+    Path,
+    typer.Option(
+        "--workspace", "-w", help="Workspace folder (default: $PERSONIFY_WORKSPACE or '.')",
+        default_factory=default_workspace_dir, show_default=False,
+    ),
+]
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False)],
+    )
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Personify's own errors end the command with their message, not a traceback."""
+    try:
+        yield
+    except PersonifyError as exc:
+        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def _progress(title: str) -> Iterator[ProgressFn]:
+    """A Rich progress bar fed by the library's ``progress(step, fraction)`` calls."""
+    with Progress(
+        TextColumn("[bold]{task.fields[title]}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("", total=1.0, title=title)
+
+        def update(step: str, fraction: float) -> None:
+            bar.update(task, completed=fraction, description=step)
+
+        yield update
+        bar.update(task, completed=1.0, description="done")
+
+
+def _stage(ws: Workspace, name: str) -> Any:
+    with _progress(name) as progress:
+        return getattr(ws, name).run(progress=progress)
+
+
+# -- workspace commands -----------------------------------------------------------------------
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in")],
+    force: Annotated[bool, typer.Option(help="Replace an existing personify.yaml")] = False,
+) -> None:
+    """Create a workspace: a commented personify.yaml and an empty database."""
+    with _errors():
+        ws = Workspace.init(directory, overwrite=force)
+        console.print(f"Created workspace in [bold]{directory}[/]: edit {ws.path / CONFIG_FILE}")
+        ws.close()
+
+
+@app.command()
+def check(workspace: WorkspaceOpt) -> None:
+    """Validate personify.yaml and report every problem at once."""
+    with _errors():
+        config = load_config(workspace / CONFIG_FILE)
+        console.print(f"[green]OK[/]: {len(config.sources)} source(s) configured")
+
+
+@app.command()
+def status(workspace: WorkspaceOpt) -> None:
+    """List the workspace's tables and their row counts."""
+    with _errors(), Workspace(workspace) as ws:
+        table = Table("table", "rows")
+        for name in ws.tables():
+            table.add_row(name, f"{ws.engine.count(name):,}")
+        console.print(table)
+
+
+# -- pipeline stages --------------------------------------------------------------------------
+@app.command()
+def ingest(
+    workspace: WorkspaceOpt,
+    source: Annotated[list[str] | None, typer.Option(help="Load only these sources")] = None,
+) -> None:
+    """Load the configured sources; bad rows go to the quarantine table."""
+    with _errors(), Workspace(workspace) as ws, _progress("ingest") as progress:
+        result = ws.ingest.run(sources=source, progress=progress)
+    _print_ingest(result)
+
+
+def _print_ingest(result: Any) -> None:
+    table = Table("source", "rows loaded", "quarantined", title=f"Load {result.batch_id}")
+    for s in result.sources:
+        table.add_row(s.source, f"{s.rows_loaded:,}", f"{s.rows_quarantined:,}")
+    console.print(table)
+    for s in result.sources:
+        for example in s.examples[:3]:
+            console.print(f"  [yellow]quarantined[/] {example}", highlight=False)
+
+
+@app.command()
+def identity(workspace: WorkspaceOpt) -> None:
+    """Resolve identities: link source records into persons."""
+    with _errors(), Workspace(workspace) as ws:
+        r = _stage(ws, "identity")
+    console.print(f"{r.records:,} records -> {r.persons:,} persons ({r.hubs} hub identifiers)")
+
+
+@app.command()
+def profiles(workspace: WorkspaceOpt) -> None:
+    """Build one profile per person."""
+    with _errors(), Workspace(workspace) as ws:
+        r = _stage(ws, "profiles")
+    console.print(f"{r.persons:,} profiles, {r.customers:,} with purchases (as of {r.as_of})")
+
+
+@app.command()
+def segments(workspace: WorkspaceOpt) -> None:
+    """Segment customers with k-means and rank the segments by revenue."""
+    with _errors(), Workspace(workspace) as ws:
+        r = _stage(ws, "segments")
+    console.print(f"run {r.run_id}: k={r.k}, silhouette {r.silhouette:.3f}")
+
+
+@app.command()
+def personas(workspace: WorkspaceOpt) -> None:
+    """Write a persona per segment (JSON, Markdown) and the HTML report."""
+    with _errors(), Workspace(workspace) as ws:
+        r = _stage(ws, "personas")
+        _print_personas(r)
+
+
+@app.command()
+def run(workspace: WorkspaceOpt) -> None:
+    """Run the whole pipeline: ingest, identity, profiles, segments, personas."""
+    with _errors(), Workspace(workspace) as ws:
+        _run_all(ws)
+
+
+def _run_all(ws: Workspace) -> None:
+    timings: dict[str, float] = {}
+    results: dict[str, Any] = {}
+    for stage in Workspace.STAGES:
+        start = time.perf_counter()
+        results[stage] = _stage(ws, stage)
+        timings[stage] = time.perf_counter() - start
+    _print_ingest(results["ingest"])
+    ident = results["identity"]
+    console.print(f"Identity: {ident.records:,} records -> {ident.persons:,} persons")
+    seg = results["segments"]
+    console.print(
+        f"Segments: k={seg.k} (silhouette {seg.silhouette:.3f}) over {seg.customers:,} customers"
+    )
+    _print_personas(results["personas"])
+    console.print(
+        "Stage times: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()), style="dim"
+    )
+
+
+def _print_personas(result: Any) -> None:
+    table = Table("persona", "customers", "share of revenue", "description", title="Personas")
+    for p in result.personas:
+        name = f"{p['name']}, {p['title']}" + (" [red](negative)[/]" if p["negative"] else "")
+        table.add_row(
+            name, f"{p['size']['customers']:,}", f"{p['value']['revenue_share']:.0%}",
+            p["description"],
+        )
+    console.print(table)
+    console.print(f"Persona JSON and Markdown: [bold]{result.output_dir / 'personas'}[/]")
+    if result.report:
+        console.print(f"HTML report: [bold]{result.report}[/]")
+
+
+# -- the demo company -------------------------------------------------------------------------
+@app.command("demo-data")
+def demo_data(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write sources/ and truth/ into")],
+    customers: Annotated[int, typer.Option(help="Number of people")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files)")] = 42,
+    force: Annotated[bool, typer.Option(help="Overwrite a non-empty folder")] = False,
+) -> None:
+    """Generate the demo company's source files and its ground truth."""
+    from personify.demo import generate_demo_company
+
+    with _errors(), _progress("demo data") as progress:
+        try:
+            summary = generate_demo_company(
+                out_dir, customers=customers, seed=seed, progress=progress, overwrite=force
+            )
+        except ValueError as exc:
+            err_console.print(f"[bold red]Error:[/] {exc}")
+            raise typer.Exit(1) from None
+    table = Table("file", "rows", title=f"Demo company in {out_dir}")
+    for name, rows in summary.rows.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+
+
+def demo_sources(data_dir: str) -> dict[str, Any]:
+    """The demo company's sources block, pointing at ``data_dir``."""
+    text = resources.files("personify").joinpath("templates/demo_sources.yaml").read_text()
+    return yaml.safe_load(text.replace("{data}", data_dir))
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Folder for data and workspace")] = Path(
+        "demo"
+    ),
+    customers: Annotated[int, typer.Option(help="Number of people")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 42,
+) -> None:
+    """Generate the demo company (if needed), build a workspace on it and run everything."""
+    from personify.demo import generate_demo_company
+
+    data, ws_dir = directory / "data", directory / "workspace"
+    stamp = data / "demo.json"
+    wanted = {"customers": customers, "seed": seed}
+    with _errors():
+        if stamp.is_file() and json.loads(stamp.read_text()) == wanted:
+            console.print(f"Reusing demo data in [bold]{data}[/] ({customers:,} people, seed {seed})")
+        else:
+            with _progress("demo data") as progress:
+                generate_demo_company(
+                    data, customers=customers, seed=seed, progress=progress, overwrite=True
+                )
+            stamp.write_text(json.dumps(wanted))
+        ws = Workspace.init(ws_dir, sources=demo_sources("../data/sources"), overwrite=True)
+        with ws:
+            _run_all(ws)
+
+
+def main() -> None:  # pragma: no cover - console-script entry point
+    app()

@@ -1,0 +1,314 @@
+"""The persona stage: a named, evidence-backed portrait of each segment.
+
+Everything on a card is computed from the segment's own rows, compared with
+all segmented customers: demographics (with small groups suppressed),
+distinguishing traits, channels, categories, acquisition, themes and scrubbed
+quotes from what its members wrote. No customer's personal data reaches a card.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from personify.errors import StageError
+from personify.ingest.kinds import KINDS
+from personify.personas.naming import make_title, pick_name
+from personify.personas.themes import segment_voices
+from personify.profiles.features import CATEGORY_PREFIX, describe
+from personify.progress import ProgressFn, no_progress
+
+if TYPE_CHECKING:
+    from personify.workspace import Workspace
+
+SCHEMA = "personify.persona/v1"
+MIN_GROUP = 5  # a demographic value shared by fewer members is not shown (k-anonymity)
+MIN_TRAIT_Z = 0.25
+TEXTS_PER_SEGMENT = 1500
+CATEGORICAL = {
+    "gender": 3, "income_band": 3, "education": 3, "marital_status": 3, "city": 3, "job_title": 3,
+}
+
+
+@dataclass(frozen=True)
+class PersonaResult:
+    run_id: str
+    personas: list[dict[str, Any]]
+    output_dir: Path
+    report: Path | None
+
+
+def _fmt(value: float | None, fmt: str) -> str:
+    if value is None or pd.isna(value):
+        return "n/a"
+    return {
+        "percent": f"{value:.0%}",
+        "currency": f"£{value:,.0f}",
+        "days": f"{value:,.0f} days",
+        "count": f"{value:,.1f}",
+        "years": f"{value:.0f}",
+    }.get(fmt, f"{value:,.2f}")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+class PersonaBuilder:
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    def run(self, *, progress: ProgressFn = no_progress, write_files: bool = True) -> PersonaResult:
+        ws, engine = self.workspace, self.workspace.engine
+        engine.require("segments", "segment_membership", "profiles")
+        run = ws.segments.latest_run()
+        run_id = run["run_id"]
+        segments = engine.fetch_df(
+            "SELECT * FROM segments WHERE run_id = ? ORDER BY segment_id", [run_id]
+        )
+        if segments.empty:
+            raise StageError(f"segment run {run_id} has no segments")
+        members = f"""(SELECT p.*, m.segment_id FROM profiles p JOIN segment_membership m
+            USING (person_id) WHERE m.run_id = '{run_id}')"""
+        progress("compare segments", 0.1)
+        numeric = self._numeric_features()
+        means = engine.fetch_df(
+            f"SELECT segment_id, {', '.join(f'avg({c}) AS {c}' for c in numeric)} "
+            f"FROM {members} GROUP BY segment_id ORDER BY segment_id"
+        ).set_index("segment_id")
+        pop = engine.fetch_df(
+            "SELECT " + ", ".join(f"avg({c}) AS m_{c}, stddev_pop({c}) AS s_{c}" for c in numeric)
+            + f" FROM {members}"
+        ).iloc[0]
+        ages = engine.fetch_df(
+            f"""SELECT segment_id, quantile_cont(age, [0.25, 0.5, 0.75]) AS q,
+                count(age) AS n_age FROM {members} GROUP BY segment_id"""
+        ).set_index("segment_id")
+        categorical = self._categorical(members)
+        acquisition = self._shares(members, "acquisition_channel", 4)
+        progress("what customers write", 0.4)
+        voices = segment_voices(
+            self._texts(run_id), quotes_per_segment=ws.config.personas.quotes_per_persona
+        )
+        progress("write personas", 0.8)
+        personas: list[dict[str, Any]] = []
+        taken: set[str] = set()
+        for seg in segments.itertuples():
+            sid = int(seg.segment_id)
+            traits = self._traits(means.loc[sid], pop, numeric)
+            q = ages.loc[sid, "q"] if sid in ages.index else None
+            median_age = float(q[1]) if q is not None and ages.loc[sid, "n_age"] else None
+            demo = categorical.get(sid, {})
+            gender = demo.get("gender", [{}])[0].get("value") if demo.get("gender") else None
+            name = pick_name(gender, median_age, key=f"{run_id}:{sid}", taken=taken)
+            taken.add(name)
+            title = make_title([(t["feature"], t["z"]) for t in traits])
+            voice = voices.get(sid)
+            personas.append(
+                self._document(
+                    run_id, seg, name, title, traits, q, demo, means.loc[sid], pop,
+                    acquisition.get(sid, []), voice,
+                )
+            )
+        personas.sort(key=lambda p: (p["negative"], p["segment_id"]))
+        self._store(run_id, personas)
+        report = None
+        if write_files:
+            from personify.personas.render import write_outputs
+
+            summary = {
+                "customers": int(segments["size"].sum()),
+                "persons": engine.count("profiles"),
+                "revenue": float(segments["revenue"].sum()),
+                "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "segment_run": run_id,
+                "k": int(run["k"]),
+                "silhouette": float(run["silhouette"]),
+            }
+            report = write_outputs(personas, ws.output_dir, summary=summary).report
+        progress("personas", 1.0)
+        return PersonaResult(run_id, personas, ws.output_dir, report)
+
+    # -- pieces ------------------------------------------------------------------------------
+    def _numeric_features(self) -> list[str]:
+        rows = self.workspace.engine.sql("DESCRIBE profiles").fetchall()
+        numeric = ("BIGINT", "INTEGER", "DOUBLE", "HUGEINT", "DECIMAL", "FLOAT")
+        return [r[0] for r in rows if r[0] != "person_id" and r[1].startswith(numeric)]
+
+    def _traits(self, seg: pd.Series, pop: pd.Series, numeric: list[str]) -> list[dict[str, Any]]:
+        out = []
+        for c in numeric:
+            sd, mean, value = pop[f"s_{c}"], pop[f"m_{c}"], seg[c]
+            if pd.isna(sd) or sd <= 0 or pd.isna(value) or c in ("revenue_12m",):
+                continue
+            z = (value - mean) / sd
+            f = describe(c)
+            if abs(z) < MIN_TRAIT_Z or not (f.high and f.low):
+                continue
+            text = f"{f.high if z > 0 else f.low} ({_fmt(value, f.format)} vs {_fmt(mean, f.format)})"
+            out.append({
+                "feature": c, "label": f.label, "segment": float(value), "population": float(mean),
+                "z": round(float(z), 3), "format": f.format, "text": text,
+            })
+        out.sort(key=lambda t: -abs(t["z"]))
+        return out[:6]
+
+    def _shares(self, members: str, column: str, top: int) -> dict[int, list[dict[str, Any]]]:
+        engine = self.workspace.engine
+        cols = {r[0] for r in engine.sql("DESCRIBE profiles").fetchall()}
+        if column not in cols:
+            return {}
+        df = engine.fetch_df(
+            f"""SELECT segment_id, {column} AS value, count(*) AS n,
+                count(*) / sum(count(*)) OVER (PARTITION BY segment_id) AS share
+            FROM {members} WHERE {column} IS NOT NULL GROUP BY segment_id, {column}
+            QUALIFY row_number() OVER (PARTITION BY segment_id ORDER BY n DESC, value) <= {top}
+            ORDER BY segment_id, n DESC, value"""
+        )
+        out: dict[int, list[dict[str, Any]]] = {}
+        for row in df.itertuples():
+            if row.n >= MIN_GROUP:
+                out.setdefault(int(row.segment_id), []).append(
+                    {"value": str(row.value), "share": round(float(row.share), 4)}
+                )
+        return out
+
+    def _categorical(self, members: str) -> dict[int, dict[str, list[dict[str, Any]]]]:
+        out: dict[int, dict[str, list[dict[str, Any]]]] = {}
+        for column, top in CATEGORICAL.items():
+            key = "job_titles" if column == "job_title" else column
+            for sid, values in self._shares(members, column, top).items():
+                out.setdefault(sid, {})[key] = values
+        return out
+
+    def _texts(self, run_id: str) -> pd.DataFrame:
+        """A deterministic sample of what each segment's members wrote."""
+        ws = self.workspace
+        parts = []
+        for kind, text, date in (
+            ("support_tickets", "concat_ws('. ', r.subject, r.body)", "r.created_ts"),
+            ("reviews", "concat_ws('. ', r.title, r.body)", "r.created_ts"),
+            ("survey_responses", "r.open_answer", "r.submitted_ts"),
+        ):
+            rid = KINDS[kind].record_id
+            for name in ws.sources_of_kind(kind):
+                parts.append(
+                    f"""SELECT m.segment_id, {text} AS text, '{kind}' AS source, {date} AS date,
+                        r.{rid} AS record_id
+                    FROM raw_{name} r JOIN identity_links l
+                      ON l.source = '{name}' AND l.record_id = CAST(r.{rid} AS VARCHAR)
+                    JOIN segment_membership m ON m.person_id = l.person_id
+                      AND m.run_id = '{run_id}'"""
+                )
+        if not parts:
+            return pd.DataFrame(columns=["segment_id", "text", "source", "date"])
+        return ws.engine.fetch_df(
+            f"""SELECT segment_id, text, source, date FROM ({" UNION ALL ".join(parts)})
+            WHERE text IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY segment_id
+                ORDER BY hash(source || record_id), source, record_id) <= {TEXTS_PER_SEGMENT}
+            ORDER BY segment_id, source, record_id"""
+        )
+
+    def _document(  # noqa: PLR0913 - one persona has many parts
+        self, run_id: str, seg: Any, name: str, title: str, traits: list[dict[str, Any]],
+        ages: Any, demo: dict[str, Any], means: pd.Series, pop: pd.Series,
+        acquisition: list[dict[str, Any]], voice: Any,
+    ) -> dict[str, Any]:
+        sid = int(seg.segment_id)
+        channels = [
+            {"channel": ch, "share": round(float(means[f"{ch}_share"]), 4)}
+            for ch in ("web", "app", "store")
+            if f"{ch}_share" in means and not pd.isna(means[f"{ch}_share"])
+        ]
+        channels.sort(key=lambda c: -c["share"])
+        categories = []
+        for c in means.index:
+            if c.startswith(CATEGORY_PREFIX) and not pd.isna(means[c]):
+                base = pop[f"m_{c}"]
+                categories.append({
+                    "category": c[len(CATEGORY_PREFIX):].replace("_", " "),
+                    "share": round(float(means[c]), 4),
+                    "index": round(float(means[c] / base), 2) if base else None,
+                })
+        categories.sort(key=lambda c: -c["share"])
+        reasons = list(seg.negative_reasons or [])
+        negative = bool(seg.negative)
+        trait_words = [t["text"].split(" (")[0].lower() for t in traits[:3]]
+        description = (
+            f"About {int(seg.size):,} customers ({seg.share:.0%} of customers, "
+            f"{(seg.revenue_share or 0):.0%} of revenue) who "
+            + (", ".join(trait_words[:-1]) + " and " + trait_words[-1] if len(trait_words) > 1
+               else (trait_words[0] if trait_words else "look like the average customer"))
+            + "."
+        )
+        age = None
+        if ages is not None and not pd.isna(ages[1]):
+            age = {"p25": round(float(ages[0])), "median": round(float(ages[1])),
+                   "p75": round(float(ages[2]))}
+        slug = _slug(f"{name} {title}")
+        texts = voice.texts if voice else 0
+        return {
+            "schema": SCHEMA,
+            "persona_id": f"{run_id}-{sid}",
+            "segment_run": run_id,
+            "segment_id": sid,
+            "slug": slug,
+            "name": name,
+            "title": title,
+            "description": description,
+            "negative": negative,
+            "negative_reasons": reasons,
+            "size": {"customers": int(seg.size), "share": round(float(seg.share), 4)},
+            "value": {
+                "revenue": round(float(seg.revenue), 2),
+                "revenue_share": round(float(seg.revenue_share or 0), 4),
+                "avg_revenue": round(float(seg.avg_revenue), 2),
+                "avg_orders": round(float(means.get("frequency", float("nan"))), 2),
+                "avg_order_value": round(float(means.get("avg_order_value", float("nan"))), 2),
+                "acquisition_cost": None if pd.isna(seg.acquisition_cost)
+                else round(float(seg.acquisition_cost), 2),
+                "rank": sid,
+            },
+            "demographics": {"age": age, **demo},
+            "traits": traits,
+            "channels": channels,
+            "categories": categories[:5],
+            "acquisition": acquisition,
+            "themes": voice.themes if voice else [],
+            "quotes": voice.quotes if voice else [],
+            "evidence": {
+                "size": f"segment {sid} of run {run_id}: {int(seg.size):,} customers",
+                "demographics": "profiles of the segment's members; values shared by fewer than "
+                f"{MIN_GROUP} members are not shown",
+                "traits": "segment average vs all segmented customers; shown when at least "
+                f"{MIN_TRAIT_Z} standard deviations apart",
+                "themes": f"TF-IDF terms the segment uses more than others, from {texts:,} texts",
+                "quotes": f"the {texts:,} texts' most distinctive, scrubbed of personal data",
+                "value": "orders and store receipts linked to the members; acquisition cost = "
+                "first-touch campaign spend / customers it acquired",
+            },
+        }
+
+    def _store(self, run_id: str, personas: list[dict[str, Any]]) -> None:
+        engine = self.workspace.engine
+        engine.sql(
+            """CREATE TABLE IF NOT EXISTS personas (segment_run VARCHAR, persona_id VARCHAR,
+            segment_id INTEGER, slug VARCHAR, name VARCHAR, title VARCHAR, negative BOOLEAN,
+            created_at TIMESTAMP, document JSON)"""
+        )
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+        with engine.transaction():
+            engine.sql("DELETE FROM personas WHERE segment_run = ?", [run_id])
+            for p in personas:
+                engine.sql(
+                    "INSERT INTO personas VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, p["persona_id"], p["segment_id"], p["slug"], p["name"], p["title"],
+                     p["negative"], now, json.dumps(p, sort_keys=True)],
+                )

@@ -1,0 +1,87 @@
+"""What a segment writes about: distinctive terms and representative quotes.
+
+Texts (tickets, reviews, survey answers) of a sample of each segment's members
+are weighted with TF-IDF; a segment's themes are the terms it uses much more
+than the other segments, its quotes the texts that carry those terms most.
+Texts are scrubbed of personal data before anything is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from personify.privacy import scrub_text
+
+
+@dataclass(frozen=True)
+class SegmentVoice:
+    themes: list[dict[str, float | str]]
+    quotes: list[dict[str, str]]
+    texts: int
+
+
+def segment_voices(
+    texts: pd.DataFrame, *, quotes_per_segment: int, themes_per_segment: int = 8
+) -> dict[int, SegmentVoice]:
+    """``texts``: columns segment_id, text, source, date. Returns a voice per segment present."""
+    texts = texts.dropna(subset=["text"])
+    texts = texts[texts["text"].str.len() >= 20].reset_index(drop=True)
+    if texts.empty:
+        return {}
+    texts["text"] = texts["text"].map(scrub_text)
+    vec = TfidfVectorizer(
+        ngram_range=(1, 2), stop_words="english", min_df=3, max_df=0.5, sublinear_tf=True,
+        token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b",  # words, not the [phone] placeholders
+    )
+    try:
+        matrix = vec.fit_transform(texts["text"])
+    except ValueError:  # too few texts for min_df: no vocabulary
+        return {}
+    terms = np.array(vec.get_feature_names_out())
+    overall = np.asarray(matrix.mean(axis=0)).ravel()
+    voices: dict[int, SegmentVoice] = {}
+    for seg, idx in texts.groupby("segment_id").groups.items():
+        rows = np.asarray(idx)
+        seg_mean = np.asarray(matrix[rows].mean(axis=0)).ravel()
+        lift = seg_mean - overall
+        top = [i for i in np.argsort(-lift, kind="stable")[: themes_per_segment * 3] if lift[i] > 0]
+        top = _drop_nested(top, terms)[:themes_per_segment]
+        themes = [{"term": str(terms[i]), "score": round(float(lift[i]), 4)} for i in top]
+        quotes = _quotes(texts.iloc[rows], matrix[rows], top, quotes_per_segment)
+        voices[int(seg)] = SegmentVoice(themes, quotes, len(rows))
+    return voices
+
+
+def _drop_nested(order: list[int], terms: np.ndarray) -> list[int]:
+    """Keep 'return label' or 'label', not both."""
+    kept: list[int] = []
+    for i in order:
+        t = str(terms[i])
+        if any(t in str(terms[j]) or str(terms[j]) in t for j in kept):
+            continue
+        kept.append(i)
+    return kept
+
+
+def _quotes(rows: pd.DataFrame, matrix, top: list[int], n: int) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    if n == 0 or not top:
+        return []
+    score = np.asarray(matrix[:, top].sum(axis=1)).ravel()
+    length = rows["text"].str.len().to_numpy()
+    score = np.where((length >= 40) & (length <= 320), score, -1.0)
+    chosen: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for i in np.argsort(-score, kind="stable"):
+        if score[i] <= 0 or len(chosen) >= n:
+            break
+        row = rows.iloc[int(i)]
+        key = row["text"][:60].lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        chosen.append({"text": row["text"], "source": row["source"], "date": str(row["date"])[:10]})
+    return chosen

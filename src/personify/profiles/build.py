@@ -1,0 +1,279 @@
+"""The profile stage: one row per person with demographic, behavioral, engagement,
+psychographic and value attributes, computed inside the engine.
+
+Each attribute group is one query over the sources of one kind, joined to the
+persons through ``identity_links``; a kind with no loaded source simply
+contributes nothing (its attributes stay empty).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from personify.ingest.kinds import KINDS
+from personify.profiles.features import CATEGORY_PREFIX, SURVEY_PREFIX
+from personify.progress import ProgressFn, no_progress
+
+if TYPE_CHECKING:
+    from personify.workspace import Workspace
+
+MAX_CATEGORIES = 12
+
+
+@dataclass(frozen=True)
+class ProfileResult:
+    persons: int
+    customers: int  # persons with at least one purchase
+    as_of: dt.date
+    columns: list[str]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "other"
+
+
+class ProfileBuilder:
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _linked(self, kind: str, columns: str) -> str | None:
+        """Rows of every loaded source of ``kind`` with their person_id; None if there are none."""
+        rid = KINDS[kind].record_id
+        parts = [
+            f"SELECT l.person_id, {columns} FROM raw_{name} r JOIN identity_links l "
+            f"ON l.source = '{name}' AND l.record_id = CAST(r.{rid} AS VARCHAR)"
+            for name in self.workspace.sources_of_kind(kind)
+        ]
+        return " UNION ALL ".join(parts) if parts else None
+
+    def _plain(self, kind: str, columns: str) -> str | None:
+        parts = [f"SELECT {columns} FROM raw_{n}" for n in self.workspace.sources_of_kind(kind)]
+        return " UNION ALL ".join(parts) if parts else None
+
+    def as_of(self) -> dt.date:
+        configured = self.workspace.config.as_of
+        if configured:
+            return configured
+        engine = self.workspace.engine
+        latest = []
+        for kind, col in (("orders", "order_ts"), ("pos_receipts", "receipt_ts")):
+            for name in self.workspace.sources_of_kind(kind):
+                latest.append(engine.scalar(f"SELECT max({col}) FROM raw_{name}"))
+        latest = [x for x in latest if x is not None]
+        return (max(latest) + dt.timedelta(days=1)).date() if latest else dt.date.today()
+
+    # -- the stage ---------------------------------------------------------------------------
+    def run(self, *, progress: ProgressFn = no_progress) -> ProfileResult:
+        engine = self.workspace.engine
+        engine.require("golden_record", "identity_links")
+        as_of = self.as_of()
+        progress("purchases", 0.1)
+        ctes: dict[str, str] = {}
+        purchases = self._purchases()
+        if purchases:
+            ctes["purchases"] = purchases
+            ctes["buy"] = f"""
+                SELECT person_id, count(*) AS frequency, sum(amount) AS monetary,
+                  min(ts) AS first_ts, max(ts) AS last_ts,
+                  avg(CASE WHEN channel = 'app' THEN 1.0 ELSE 0.0 END) AS app_share,
+                  avg(CASE WHEN channel = 'web' THEN 1.0 ELSE 0.0 END) AS web_share,
+                  avg(CASE WHEN channel = 'store' THEN 1.0 ELSE 0.0 END) AS store_share,
+                  avg(CASE WHEN discounted THEN 1.0 ELSE 0.0 END) AS discount_share,
+                  sum(CASE WHEN ts >= TIMESTAMP '{as_of}' - INTERVAL 365 DAY
+                      THEN amount ELSE 0 END) AS revenue_12m
+                FROM purchases GROUP BY person_id"""
+        progress("items and categories", 0.3)
+        categories: list[str] = []
+        items = self._items()
+        if items:
+            ctes["items"] = items
+            categories = [
+                r[0]
+                for r in engine.sql(
+                    f"""WITH items AS ({items}) SELECT category FROM items
+                    WHERE category IS NOT NULL GROUP BY category
+                    ORDER BY sum(amount) DESC, category LIMIT {MAX_CATEGORIES}"""
+                ).fetchall()
+            ]
+            cat_cols = ", ".join(
+                f"sum(CASE WHEN category = '{c.replace(chr(39), chr(39) * 2)}' THEN amount "
+                f"ELSE 0 END) / nullif(sum(amount), 0) AS {CATEGORY_PREFIX}{_slug(c)}"
+                for c in categories
+            )
+            ctes["item_stats"] = f"""
+                SELECT person_id,
+                  sum(CASE WHEN returned THEN 1.0 ELSE 0.0 END)
+                    / nullif(sum(CASE WHEN online THEN 1.0 ELSE 0.0 END), 0) AS return_rate
+                  {"," if cat_cols else ""} {cat_cols}
+                FROM items GROUP BY person_id"""
+        progress("engagement", 0.5)
+        email = self._linked("email_events", "r.campaign_id, r.event_type")
+        if email:
+            ctes["mail"] = f"""
+                SELECT person_id,
+                  count(DISTINCT campaign_id) FILTER (WHERE event_type = 'opened')
+                    / nullif(count(DISTINCT campaign_id) FILTER (WHERE event_type = 'sent'), 0)
+                    AS email_open_rate,
+                  count(DISTINCT campaign_id) FILTER (WHERE event_type = 'clicked')
+                    / nullif(count(DISTINCT campaign_id) FILTER (WHERE event_type = 'sent'), 0)
+                    AS email_click_rate
+                FROM ({email}) GROUP BY person_id"""
+        events = self._linked("events", "r.type")
+        if events:
+            ctes["web"] = f"SELECT person_id, count(*) AS web_events FROM ({events}) GROUP BY 1"
+        tickets = self._linked("support_tickets", "r.satisfaction")
+        if tickets:
+            ctes["support"] = f"""SELECT person_id, count(*) AS tickets,
+                avg(satisfaction) AS avg_satisfaction FROM ({tickets}) GROUP BY 1"""
+        reviews = self._linked("reviews", "r.rating")
+        if reviews:
+            ctes["rev"] = f"""SELECT person_id, count(*) AS reviews, avg(rating) AS avg_rating
+                FROM ({reviews}) GROUP BY 1"""
+        survey_items = self._survey_items()
+        if survey_items:
+            cols = ", ".join(f"r.{q}" for q in survey_items)
+            avgs = ", ".join(f"avg({q}) AS {q}" for q in survey_items)
+            ctes["survey"] = f"""SELECT person_id, {avgs}
+                FROM ({self._linked("survey_responses", cols)}) GROUP BY 1"""
+        acquisition = self._acquisition()
+        if acquisition:
+            ctes["acq"] = acquisition
+        progress("profiles", 0.7)
+
+        select = [
+            "g.person_id",
+            f"date_diff('year', g.birth_date, DATE '{as_of}') - "
+            f"CASE WHEN strftime(g.birth_date, '%m%d') > '{as_of:%m%d}' THEN 1 ELSE 0 END AS age",
+            "g.gender", "g.city", "g.postcode", "g.income_band", "g.education",
+            "g.marital_status", "g.job_title", "g.marketing_consent", "g.sources",
+        ]
+        joins = []
+        if "buy" in ctes:
+            select += [
+                "coalesce(b.frequency, 0) AS frequency", "coalesce(b.monetary, 0) AS monetary",
+                "b.monetary / nullif(b.frequency, 0) AS avg_order_value",
+                f"date_diff('day', b.last_ts, TIMESTAMP '{as_of}') AS recency_days",
+                f"date_diff('day', b.first_ts, TIMESTAMP '{as_of}') AS tenure_days",
+                "b.app_share", "b.web_share", "b.store_share", "b.discount_share",
+                "coalesce(b.revenue_12m, 0) AS revenue_12m",
+            ]
+            joins.append("LEFT JOIN buy b USING (person_id)")
+        else:
+            select += ["0 AS frequency", "0.0 AS monetary"]
+        for cte, cols in (
+            ("item_stats", ["return_rate"] + [f"{CATEGORY_PREFIX}{_slug(c)}" for c in categories]),
+            ("mail", ["email_open_rate", "email_click_rate"]),
+            ("web", ["coalesce(web_events, 0) AS web_events"]),
+            ("support", ["coalesce(tickets, 0) AS tickets", "avg_satisfaction"]),
+            ("rev", ["coalesce(reviews, 0) AS reviews", "avg_rating"]),
+            ("survey", list(survey_items)),
+            ("acq", ["acquisition_channel", "acquisition_cost"]),
+        ):
+            if cte in ctes:
+                select += cols
+                joins.append(f"LEFT JOIN {cte} USING (person_id)")
+        with_sql = ",\n".join(f"{name} AS ({body})" for name, body in ctes.items())
+        engine.sql(
+            f"""CREATE OR REPLACE TABLE profiles AS
+            {"WITH " + with_sql if with_sql else ""}
+            SELECT {", ".join(select)}
+            FROM golden_record g {" ".join(joins)}
+            ORDER BY g.person_id"""
+        )
+        progress("profiles", 1.0)
+        columns = [r[0] for r in engine.sql("DESCRIBE profiles").fetchall()]
+        persons = engine.count("profiles")
+        customers = int(engine.scalar("SELECT count(*) FROM profiles WHERE frequency > 0"))
+        return ProfileResult(persons, customers, as_of, columns)
+
+    # -- attribute groups --------------------------------------------------------------------
+    def _purchases(self) -> str | None:
+        """Every purchase (web/app order or store receipt) with its person, amount, channel."""
+        online = self._linked(
+            "orders",
+            "r.order_ts AS ts, r.total AS amount, coalesce(lower(r.channel), 'web') AS channel, "
+            "(coalesce(r.discount, 0) > 0 OR r.discount_code IS NOT NULL) AS discounted, "
+            "coalesce(r.status, 'completed') AS status",
+        )
+        if online:
+            online = f"""SELECT person_id, ts, amount, channel, discounted FROM ({online})
+                WHERE status <> 'cancelled'"""
+        store = self._linked(
+            "pos_receipts",
+            "r.receipt_id, r.receipt_ts, coalesce(r.quantity, 1) * r.unit_price AS gross, "
+            "coalesce(r.discount, 0) AS discount",
+        )
+        if store:
+            store = f"""SELECT person_id, min(receipt_ts) AS ts, sum(gross - discount) AS amount,
+                'store' AS channel, sum(discount) > 0 AS discounted
+                FROM ({store}) GROUP BY person_id, receipt_id"""
+        parts = [p for p in (online, store) if p]
+        return " UNION ALL ".join(f"({p})" for p in parts) if parts else None
+
+    def _items(self) -> str | None:
+        """Every purchased item with its person, amount, category and return flag."""
+        products = self._plain("products", "product_id, category")
+        cat_join = f"LEFT JOIN ({products}) p USING (product_id)" if products else ""
+        cat = "p.category" if products else "NULL"
+        parts = []
+        orders = self._linked("orders", "r.order_id, coalesce(r.status, 'completed') AS status")
+        line_sources = self.workspace.sources_of_kind("order_lines")
+        if orders and line_sources:
+            lines = " UNION ALL ".join(
+                f"SELECT order_id, product_id, coalesce(quantity, 1) * unit_price "
+                f"- coalesce(line_discount, 0) AS amount, coalesce(returned, false) AS returned "
+                f"FROM raw_{n}"
+                for n in line_sources
+            )
+            parts.append(
+                f"""SELECT o.person_id, {cat} AS category, li.amount, li.returned, true AS online
+                FROM ({lines}) li JOIN ({orders}) o USING (order_id) {cat_join}
+                WHERE o.status <> 'cancelled'"""
+            )
+        store = self._linked(
+            "pos_receipts",
+            "r.product_id, coalesce(r.quantity, 1) * r.unit_price - coalesce(r.discount, 0) "
+            "AS amount",
+        )
+        if store:
+            parts.append(
+                f"""SELECT s.person_id, {cat} AS category, s.amount, false AS returned,
+                false AS online FROM ({store}) s {cat_join}"""
+            )
+        return " UNION ALL ".join(f"({p})" for p in parts) if parts else None
+
+    def _survey_items(self) -> list[str]:
+        """Numeric ``q_*`` columns of the survey sources (Likert items), common to all of them."""
+        names = self.workspace.sources_of_kind("survey_responses")
+        common: set[str] | None = None
+        for n in names:
+            cols = {
+                r[0]
+                for r in self.workspace.engine.sql(f"DESCRIBE raw_{n}").fetchall()
+                if r[0].startswith(SURVEY_PREFIX)
+                and r[1] in ("BIGINT", "INTEGER", "DOUBLE", "SMALLINT", "TINYINT")
+            }
+            common = cols if common is None else common & cols
+        return sorted(common or [])
+
+    def _acquisition(self) -> str | None:
+        """First-touch channel and cost: a campaign's spend over the customers it acquired."""
+        touches = self._linked("first_touch", "r.campaign_id, r.channel, r.touch_ts")
+        if not touches:
+            return None
+        spend = self._plain("marketing_spend", "campaign_id, spend")
+        first = f"""SELECT person_id, arg_min(campaign_id, touch_ts) AS campaign_id,
+            arg_min(channel, touch_ts) AS acquisition_channel
+            FROM ({touches}) GROUP BY person_id"""
+        if not spend:
+            return f"SELECT person_id, acquisition_channel, NULL::DOUBLE AS acquisition_cost FROM ({first})"
+        return f"""WITH f AS ({first}),
+            cost AS (SELECT campaign_id, sum(spend) AS spend FROM ({spend}) GROUP BY 1),
+            acquired AS (SELECT campaign_id, count(*) AS n FROM f GROUP BY 1)
+            SELECT f.person_id, f.acquisition_channel,
+                   coalesce(c.spend, 0) / a.n AS acquisition_cost
+            FROM f JOIN acquired a USING (campaign_id) LEFT JOIN cost c USING (campaign_id)"""

@@ -1,0 +1,241 @@
+"""The segmentation stage: fit on a sample, score every customer in the engine.
+
+1. Scaling statistics (median for missing values, mean, standard deviation) of
+   each model feature are computed in the engine over all customers.
+2. A deterministic sample (by hash of person id and seed) is pulled into
+   Python and the model is fitted on it.
+3. Every customer is assigned to the nearest centroid by one SQL query, so a
+   million customers never pass through Python.
+4. Segments are ranked by revenue; segments that cost more than they bring are
+   flagged negative.
+
+Writes ``segment_runs``, ``segments`` and ``segment_membership``; a run's id is
+a hash of what it learned, so the same data gives the same run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from personify.errors import StageError
+from personify.profiles.features import CATEGORY_PREFIX, describe
+from personify.progress import ProgressFn, no_progress
+from personify.segments.model import KSelectingKMeans
+
+if TYPE_CHECKING:
+    from personify.workspace import Workspace
+
+MIN_CUSTOMERS = 50
+
+
+@dataclass(frozen=True)
+class SegmentationResult:
+    run_id: str
+    k: int
+    silhouette: float
+    silhouettes: dict[int, float]
+    customers: int
+    features: list[str]
+
+
+class Segmentation:
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    def model_features(self) -> list[str]:
+        cols = [r[0] for r in self.workspace.engine.sql("DESCRIBE profiles").fetchall()]
+        return [c for c in cols if describe(c).model or c.startswith(CATEGORY_PREFIX)]
+
+    def run(self, *, progress: ProgressFn = no_progress) -> SegmentationResult:
+        engine = self.workspace.engine
+        engine.require("profiles")
+        cfg = self.workspace.config.segments
+        eligible = f"frequency >= {max(cfg.min_orders, 1)}"
+        customers = int(engine.scalar(f"SELECT count(*) FROM profiles WHERE {eligible}"))
+        if customers < MIN_CUSTOMERS:
+            raise StageError(
+                f"only {customers} customers have at least {cfg.min_orders} purchase(s); "
+                f"segmentation needs {MIN_CUSTOMERS} or more"
+            )
+        progress("scaling", 0.05)
+        features, stats = self._scaling(eligible)
+        z = {f: self._z_expr(f, stats[f]) for f in features}
+        progress("sample", 0.15)
+        sample = engine.fetch_df(
+            f"""SELECT {", ".join(f"{e} AS {f}" for f, e in z.items())} FROM profiles
+            WHERE {eligible} ORDER BY hash(person_id || '{cfg.seed}') LIMIT {cfg.sample_size}"""
+        )
+        progress("fit", 0.25)
+        model = KSelectingKMeans(k=cfg.k, k_range=cfg.k_range, random_state=cfg.seed)
+        model.fit(sample[features].to_numpy())
+        centers = np.round(model.cluster_centers_, 10)
+        run_id = "seg-" + hashlib.sha256(
+            json.dumps([features, stats, centers.tolist()], sort_keys=True).encode()
+        ).hexdigest()[:12]
+        progress("score", 0.6)
+        with engine.transaction():
+            self._write(run_id, eligible, features, stats, z, model, centers)
+        progress("segments", 1.0)
+        return SegmentationResult(
+            run_id, model.n_clusters_, model.silhouette_, model.silhouettes_, customers, features
+        )
+
+    # -- steps -------------------------------------------------------------------------------
+    def _raw_expr(self, feature: str) -> str:
+        return f"ln(1 + greatest({feature}, 0))" if describe(feature).log else f"{feature}"
+
+    def _z_expr(self, feature: str, s: dict[str, float]) -> str:
+        return (
+            f"((coalesce({self._raw_expr(feature)}, {s['median']!r}) - {s['mean']!r}) "
+            f"/ {s['sd']!r})"
+        )
+
+    def _scaling(self, eligible: str) -> tuple[list[str], dict[str, dict[str, float]]]:
+        engine = self.workspace.engine
+        candidates = self.model_features()
+        medians = engine.sql(
+            f"SELECT {', '.join(f'median({self._raw_expr(f)})' for f in candidates)} "
+            f"FROM profiles WHERE {eligible}"
+        ).fetchone()
+        usable = [(f, m) for f, m in zip(candidates, medians, strict=True) if m is not None]
+        moments = engine.sql(
+            "SELECT "
+            + ", ".join(
+                f"avg(coalesce({self._raw_expr(f)}, {float(m)!r})), "
+                f"stddev_pop(coalesce({self._raw_expr(f)}, {float(m)!r}))"
+                for f, m in usable
+            )
+            + f" FROM profiles WHERE {eligible}"
+        ).fetchone()
+        stats: dict[str, dict[str, float]] = {}
+        for i, (f, m) in enumerate(usable):
+            mean, sd = moments[2 * i], moments[2 * i + 1]
+            if sd and sd > 1e-9 and math.isfinite(sd):
+                stats[f] = {"median": float(m), "mean": float(mean), "sd": float(sd)}
+        if len(stats) < 2:
+            raise StageError("fewer than two profile attributes vary across customers")
+        return list(stats), stats
+
+    def _write(
+        self,
+        run_id: str,
+        eligible: str,
+        features: list[str],
+        stats: dict[str, dict[str, float]],
+        z: dict[str, str],
+        model: KSelectingKMeans,
+        centers: np.ndarray,
+    ) -> None:
+        engine = self.workspace.engine
+        distances = [
+            " + ".join(f"pow({z[f]} - ({c[j]!r}), 2)" for j, f in enumerate(features))
+            for c in centers
+        ]
+        engine.sql(
+            f"""CREATE OR REPLACE TEMP TABLE _assign AS
+            WITH d AS (SELECT person_id, monetary, [{", ".join(distances)}] AS dist
+                       FROM profiles WHERE {eligible})
+            SELECT person_id, monetary, list_position(dist, list_min(dist)) AS cluster,
+                   sqrt(list_min(dist)) AS distance FROM d"""
+        )
+        # Segment 1 is the one that brings the most revenue.
+        engine.sql(
+            """CREATE OR REPLACE TEMP TABLE _rank AS
+            SELECT cluster, row_number() OVER (ORDER BY sum(monetary) DESC, cluster) AS segment_id
+            FROM _assign GROUP BY cluster"""
+        )
+        for table, ddl in _DDL.items():
+            engine.sql(ddl)
+            engine.sql(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+        engine.sql(
+            f"""INSERT INTO segment_membership
+            SELECT '{run_id}', a.person_id, r.segment_id, a.distance
+            FROM _assign a JOIN _rank r USING (cluster) ORDER BY a.person_id"""
+        )
+        order = {int(c): int(s) for c, s in engine.sql("SELECT * FROM _rank").fetchall()}
+        centroids = {
+            order[i + 1]: dict(zip(features, map(float, c), strict=True))
+            for i, c in enumerate(centers)
+        }
+        engine.sql(
+            "INSERT INTO segment_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
+                model.n_clusters_,
+                float(model.silhouette_),
+                json.dumps(features),
+                json.dumps(stats, sort_keys=True),
+                json.dumps({str(k): v for k, v in sorted(centroids.items())}),
+                json.dumps({str(k): v for k, v in model.silhouettes_.items()}),
+            ],
+        )
+        self._write_segments(run_id)
+        engine.sql("DROP TABLE _assign; DROP TABLE _rank")
+
+    def _write_segments(self, run_id: str) -> None:
+        """Size, value and the negative flag of each segment."""
+        engine = self.workspace.engine
+        cols = {r[0] for r in engine.sql("DESCRIBE profiles").fetchall()}
+        acq = "avg(p.acquisition_cost)" if "acquisition_cost" in cols else "NULL::DOUBLE"
+        ret = "avg(p.return_rate)" if "return_rate" in cols else "NULL::DOUBLE"
+        engine.sql(
+            f"""INSERT INTO segments (run_id, segment_id, size, share, revenue, revenue_share,
+                avg_revenue, acquisition_cost, return_rate, negative_reasons)
+            WITH s AS (
+              SELECT m.segment_id, count(*) AS size, sum(p.monetary) AS revenue,
+                     avg(p.monetary) AS avg_revenue, {acq} AS acquisition_cost,
+                     {ret} AS return_rate
+              FROM segment_membership m JOIN profiles p USING (person_id)
+              WHERE m.run_id = '{run_id}' GROUP BY m.segment_id),
+            tot AS (SELECT sum(size) AS size, sum(revenue) AS revenue,
+                           sum(return_rate * size) / sum(size) AS return_rate FROM s)
+            SELECT '{run_id}', s.segment_id, s.size, s.size / tot.size AS share, s.revenue,
+                   s.revenue / nullif(tot.revenue, 0) AS revenue_share, s.avg_revenue,
+                   s.acquisition_cost, s.return_rate,
+                   list_filter([
+                     CASE WHEN s.avg_revenue < s.acquisition_cost THEN
+                       'earns less per customer (' || printf('£%.0f', s.avg_revenue)
+                       || ') than it costs to acquire (' || printf('£%.0f', s.acquisition_cost)
+                       || ')' END,
+                     CASE WHEN s.return_rate > 1.5 * tot.return_rate THEN
+                       'returns ' || printf('%.0f%%', 100 * s.return_rate)
+                       || ' of items online, ' || printf('%.1f', s.return_rate / tot.return_rate)
+                       || 'x the average' END,
+                     CASE WHEN s.revenue / nullif(tot.revenue, 0) < (s.size / tot.size) / 3 THEN
+                       'brings ' || printf('%.0f%%', 100 * s.revenue / tot.revenue)
+                       || ' of revenue from ' || printf('%.0f%%', 100 * s.size / tot.size)
+                       || ' of customers' END], x -> x IS NOT NULL) AS negative_reasons
+            FROM s, tot ORDER BY s.segment_id"""
+        )
+        # Two independent reasons make a segment negative: one alone is a trait, not a verdict.
+        engine.sql(
+            f"""UPDATE segments SET negative = len(negative_reasons) >= 2
+            WHERE run_id = '{run_id}'"""
+        )
+
+    def latest_run(self) -> dict[str, Any]:
+        engine = self.workspace.engine
+        engine.require("segment_runs")
+        df = engine.fetch_df("SELECT * FROM segment_runs ORDER BY created_at DESC, run_id LIMIT 1")
+        return df.iloc[0].to_dict()
+
+
+_DDL = {
+    "segment_runs": """CREATE TABLE IF NOT EXISTS segment_runs (run_id VARCHAR, created_at TIMESTAMP,
+        k INTEGER, silhouette DOUBLE, features VARCHAR, scaling VARCHAR, centroids VARCHAR,
+        silhouettes VARCHAR)""",
+    "segment_membership": """CREATE TABLE IF NOT EXISTS segment_membership (run_id VARCHAR,
+        person_id VARCHAR, segment_id INTEGER, distance DOUBLE)""",
+    "segments": """CREATE TABLE IF NOT EXISTS segments (run_id VARCHAR, segment_id INTEGER,
+        size BIGINT, share DOUBLE, revenue DOUBLE, revenue_share DOUBLE, avg_revenue DOUBLE,
+        acquisition_cost DOUBLE, return_rate DOUBLE, negative_reasons VARCHAR[],
+        negative BOOLEAN DEFAULT false)""",
+}

@@ -1,0 +1,34 @@
+"""Shared fixtures: small workspaces built from files written by the test itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from personify import Workspace
+
+
+@pytest.fixture
+def make_workspace(tmp_path: Path) -> Iterator[Callable[..., Workspace]]:
+    """``make_workspace({"crm": ("customers", "crm.csv", text)}, **source_options)``."""
+    opened: list[Workspace] = []
+
+    def make(files: dict[str, tuple[str, str, str | bytes]], **options: Any) -> Workspace:
+        sources = {}
+        for name, (kind, filename, content) in files.items():
+            path = tmp_path / filename
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+            sources[name] = {"kind": kind, "path": str(path), **options.get(name, {})}
+        ws = Workspace.init(tmp_path / "ws", sources=sources, overwrite=True)
+        opened.append(ws)
+        return ws
+
+    yield make
+    for ws in opened:
+        ws.close()

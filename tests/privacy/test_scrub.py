@@ -1,0 +1,35 @@
+import pytest
+
+from personify.privacy import scrub_text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("Call me on 07700 900123 please", "900123"),
+        ("ring +44 7700 900123 anytime", "900123"),
+        ("my number (07700) 900 123", "900 123"),
+        ("write to jane.doe+shop@gmail.com today", "jane.doe"),
+        ("I live at SW1A 1AA now", "SW1A"),
+        ("card LC1234567890 was declined", "1234567890"),
+        ("The sofa is lovely. Kind regards, Jane", "Jane"),
+        ("Still waiting. Thanks - Tom Hardy", "Tom"),
+        ("Hello, my name is Priya and my parcel is lost", "Priya"),
+        ("see www.example.com/track?id=9", "example"),
+    ],
+)
+def test_personal_data_is_removed(text: str, secret: str) -> None:
+    assert secret not in scrub_text(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am very happy with the table",
+        "Delivered on 2024-05-01 at 10:30, three days late",
+        "It cost 1,299.99 and took 14 days",
+        "Order 12345 arrived broken",
+    ],
+)
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert scrub_text(text) == text

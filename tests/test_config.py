@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+
+from personify import ConfigError, Workspace
+from personify.config import load_config, parse_config
+
+
+def test_template_written_by_init_is_valid(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "w")
+    config = load_config(tmp_path / "w" / "personify.yaml")
+    assert config.sources == {}
+    assert config.segments.k == "auto"
+    assert (tmp_path / "w" / "personify.duckdb").is_file()
+    ws.close()
+
+
+def test_every_problem_is_reported_at_once_with_its_key_path() -> None:
+    bad = {
+        "sources": {
+            "orders": {
+                "kind": "orders",
+                "path": "o.csv",
+                "columns": {"amount": {"type": "money"}},
+            },
+            "crm": {"kind": "crm_stuff", "path": "c.csv"},
+            "tickets": {"kind": "support_tickets"},
+        },
+        "segments": {"k": 40, "colour": "blue"},
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_config(bad, path="personify.yaml")
+    problems = info.value.problems
+    text = "\n".join(problems)
+    assert "sources.orders.columns.amount.type: expected a column type" in text
+    assert "got 'money'" in text
+    assert "sources.crm.kind: expected a source kind" in text
+    assert "sources.tickets.path: required key is missing" in text
+    assert "segments.colour: unknown key" in text
+    assert any(p.startswith("segments.k") for p in problems)
+    assert len(problems) >= 5
+    assert "personify.yaml has" in str(info.value)
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "personify.yaml"
+    path.write_text("sources:\n  a: [unclosed\nidentity: {}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "line" in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_missing_config_file_says_how_to_create_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="personify init"):
+        Workspace(tmp_path)
+
+
+def test_k_range_must_be_ordered() -> None:
+    with pytest.raises(ConfigError, match="k_range"):
+        parse_config({"segments": {"k_range": [6, 3]}})
+
+
+def test_init_refuses_invalid_sources_and_writes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        Workspace.init(tmp_path / "w", sources={"x": {"kind": "nope", "path": "a.csv"}})
+    assert not (tmp_path / "w").exists()
