@@ -1,0 +1,308 @@
+"""Render persona documents into files people read.
+
+``write_outputs`` writes, for every persona document, ``personas/<slug>.json`` (the document
+as-is), ``personas/<slug>.md`` (a Markdown card) and ``personas/<slug>.svg`` (its avatar), plus
+one self-contained ``report.html`` (inline CSS and SVG; no scripts, fonts or remote assets).
+
+Everything that comes from customer data is treated as untrusted: HTML is rendered by Jinja2
+with autoescaping, and the Markdown environment escapes *every* ``{{ }}`` expression through
+``finalize`` (``_Raw`` marks the few trusted strings that must pass unchanged). Output is
+deterministic: same input, same bytes. NaN/inf numbers are written to JSON as null.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import io
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+from matplotlib.figure import Figure
+
+__all__ = ["RenderedOutputs", "avatar_svg", "format_value", "md_escape", "write_outputs"]
+
+_TEMPLATES = "personas/templates"
+_DASH = "—"
+_SIZE_COLOUR, _REVENUE_COLOUR = "#3b5bdb", "#f59f00"
+
+
+@dataclass(frozen=True)
+class RenderedOutputs:
+    json_files: list[Path]
+    markdown_files: list[Path]
+    report: Path
+    avatar_files: list[Path] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- formatting
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return None if math.isnan(value) or math.isinf(value) else float(value)
+
+
+def _trim(text: str) -> str:
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_value(value: Any, fmt: str = "number") -> str:
+    """Format a number for people: percent 0.62 → 62%, currency → £1,234, days, years, …"""
+    v = _number(value)
+    if v is None:
+        return str(value) if isinstance(value, str) and value else _DASH
+    if fmt == "percent":
+        pct = v * 100
+        return (f"{pct:.0f}" if abs(pct) >= 10 or pct == 0 else _trim(f"{pct:.1f}")) + "%"
+    if fmt == "currency":
+        sign = "-" if v < 0 else ""
+        return f"{sign}£{abs(v):,.0f}" if abs(v) >= 100 else f"{sign}£{abs(v):,.2f}"
+    if fmt == "count":
+        return f"{round(v):,}"
+    if fmt in ("days", "years"):
+        text = f"{v:,.0f}" if abs(v) >= 10 else _trim(f"{v:.1f}")
+        unit = fmt[:-1] if text == "1" else fmt
+        return f"{text} {unit}"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return _trim(f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}")
+
+
+def _share_width(value: Any) -> str:
+    """A CSS percentage width from a 0..1 share, clamped (only digits reach the template)."""
+    v = _number(value) or 0.0
+    return f"{min(max(v, 0.0), 1.0) * 100:.1f}%"
+
+
+def _top(items: Any, key: str = "value", n: int = 3) -> str:
+    """'female 61% · male 37%' from [{'value': ..., 'share': ...}, ...]."""
+    if not isinstance(items, list):
+        return _DASH
+    parts = [
+        f"{item.get(key, '?')} {format_value(item.get('share'), 'percent')}"
+        for item in items[:n]
+        if isinstance(item, dict)
+    ]
+    return " · ".join(parts) or _DASH
+
+
+# ----------------------------------------------------------------------------- markdown
+class _Raw(str):
+    """Trusted text that the Markdown environment emits without escaping."""
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_MD_BLOCK_START = re.compile(r"^(?:(#{1,6}|[+=-]+)|(\d{1,9})([.)]))(?=\s|$)")
+
+
+def md_escape(value: Any) -> str:
+    """Escape text so that it renders literally in Markdown (CommonMark/GFM/Python-Markdown).
+
+    Whitespace (including newlines) is collapsed so text cannot start new blocks; ``<``, ``>``
+    and ``&`` become entities so no HTML can be injected; Markdown punctuation is backslashed.
+    """
+    if isinstance(value, _Raw):
+        return str(value)
+    text = " ".join(str(value if value is not None else "").split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    # Text that would start a heading, list or rule if it began a line: escape its marker.
+    return _MD_BLOCK_START.sub(
+        lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3), text
+    )
+
+
+# ----------------------------------------------------------------------------- avatar
+def _hex(h: float, lightness: float, saturation: float) -> str:
+    r, g, b = colorsys.hls_to_rgb(h % 1.0, lightness, saturation)
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+
+
+_CAP = "M33.6 41 C33 22 67 22 66.4 41 C64 33 58 30.5 50 30.5 C42 30.5 36 33 33.6 41 Z"
+_HAIR = (  # (behind the head, over the head)
+    ("", _CAP),  # short
+    ("M32 42 C30 18 70 18 68 42 L70 62 Q50 66 30 62 Z", _CAP),  # long
+    ("M42.5 21 a7.5 7.5 0 1 0 15 0 a7.5 7.5 0 1 0 -15 0 Z", _CAP),  # bun
+    ("", "M33.6 41 C32 20 68 20 66.4 41 C65 33 60 28 44 31 C39 32 35 36 33.6 41 Z"),  # side part
+    ("", ""),  # none
+)
+
+
+def avatar_svg(slug: str, *, size: int = 96) -> str:
+    """A deterministic, stylised head-and-shoulders avatar; colours come from a hash of ``slug``.
+
+    It never looks at customer data, contains no text and no ids, so it is safe to inline.
+    """
+    digest = hashlib.sha256(slug.encode("utf-8")).digest()
+    hue = digest[0] / 256
+    bg = _hex(hue, 0.90, 0.55)
+    head = _hex(hue, 0.40, 0.30)
+    hair = _hex(hue, 0.22, 0.35)
+    shirt = _hex(hue + 0.25 + digest[1] / 1024, 0.50, 0.45)
+    back, cap = _HAIR[digest[2] % len(_HAIR)]
+    collar = "M43 61 L50 70 L57 61 Z" if digest[3] % 2 else "M44 61 Q50 67 56 61 Z"
+    px = int(size)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{px}" height="{px}" '
+        'viewBox="0 0 100 100" role="img" aria-hidden="true">',
+        f'<circle cx="50" cy="50" r="50" fill="{bg}"/>',
+        f'<path d="{back}" fill="{hair}"/>' if back else "",
+        '<path d="M8.6 80 Q12 63 34 61 L66 61 Q88 63 91.4 80 A50 50 0 0 1 8.6 80 Z" '
+        f'fill="{shirt}"/>',
+        f'<rect x="45" y="50" width="10" height="13" rx="3" fill="{head}"/>',
+        f'<path d="{collar}" fill="{bg}"/>',
+        f'<circle cx="50" cy="40" r="16" fill="{head}"/>',
+        f'<path d="{cap}" fill="{hair}"/>' if cap else "",
+        "</svg>",
+    ]
+    return "".join(parts)
+
+
+# ----------------------------------------------------------------------------- chart
+def _chart_svg(personas: list[dict[str, Any]]) -> str:
+    """Grouped horizontal bars: share of customers vs share of revenue, one group per persona."""
+    labels = [
+        str(p.get("name") or p.get("slug") or "?") + (" (negative)" if p.get("negative") else "")
+        for p in personas
+    ]
+    sizes = [(_number(_get(p, "size", "share")) or 0.0) * 100 for p in personas]
+    revenue = [(_number(_get(p, "value", "revenue_share")) or 0.0) * 100 for p in personas]
+    with matplotlib.rc_context(  # svg.hashsalt (+ Date=None below) makes the SVG reproducible
+        {"svg.hashsalt": "personify", "svg.fonttype": "none", "svg.id": "segment-chart"}
+    ):
+        # A bare Figure is never registered with pyplot, so no GUI backend is ever touched
+        # (works headless, like Agg) and there is no global figure to close afterwards.
+        fig = Figure(figsize=(7.5, 0.9 + 0.5 * max(len(personas), 1)), layout="constrained")
+        ax = fig.add_subplot()
+        ys, height = list(range(len(personas))), 0.38
+        for offset, values, label, colour in (
+            (-height / 2, sizes, "Share of customers", _SIZE_COLOUR),
+            (height / 2, revenue, "Share of revenue", _REVENUE_COLOUR),
+        ):
+            bars = ax.barh([y + offset for y in ys], values, height, label=label, color=colour)
+            ax.bar_label(bars, fmt="%.0f%%", padding=3, fontsize=8, color="#495057")
+        ax.set_yticks(ys, labels)
+        ax.invert_yaxis()
+        ax.set_xlim(0, max([*sizes, *revenue, 1.0]) * 1.15)
+        ax.xaxis.set_major_formatter("{x:.0f}%")
+        ax.grid(axis="x", color="#e9ecef", linewidth=0.8)
+        ax.set_axisbelow(True)
+        ax.tick_params(length=0, colors="#343a40")
+        for tick, persona in zip(ax.get_yticklabels(), personas, strict=True):
+            tick.set_color("#c92a2a" if persona.get("negative") else "#212529")
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+        ax.spines["bottom"].set_color("#adb5bd")
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
+        buffer = io.StringIO()
+        fig.savefig(
+            buffer,
+            format="svg",
+            transparent=True,
+            metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
+        )
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg") :]  # drop the XML prologue and DOCTYPE for inline use
+    return re.sub(r'\s*<style type="text/css">\*\{[^<]*\}</style>', "", svg)
+
+
+# ----------------------------------------------------------------------------- documents
+def _get(doc: dict[str, Any], *keys: str) -> Any:
+    current: Any = doc
+    for key in keys:
+        if not isinstance(current, dict):
+            return None
+        current = current.get(key)
+    return current
+
+
+def _safe_slug(doc: dict[str, Any], index: int) -> str:
+    """A filename-safe slug (the slug is untrusted: never let it escape ``personas/``)."""
+    raw = str(doc.get("slug") or doc.get("persona_id") or doc.get("name") or "")
+    slug = re.sub(r"[^a-z0-9]+", "-", raw.lower()).strip("-")[:80].strip("-")
+    return slug or f"persona-{index + 1}"
+
+
+def _environments() -> tuple[Environment, Environment]:
+    loader = PackageLoader("personify", _TEMPLATES)
+    common: dict[str, Any] = {
+        "loader": loader,
+        "undefined": StrictUndefined,
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+        "keep_trailing_newline": True,
+    }
+    html = Environment(autoescape=select_autoescape(["html", "html.j2"]), **common)
+    markdown = Environment(autoescape=False, finalize=md_escape, **common)
+    for env in (html, markdown):
+        env.filters.update(fmt=format_value, top=_top, width=_share_width)
+        env.globals["dash"] = _DASH
+    markdown.globals["raw"] = _Raw
+    return html, markdown
+
+
+def _finite(obj: Any) -> Any:
+    """The document with NaN/inf replaced by None, so the JSON file is standard JSON."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    return [_finite(v) for v in obj] if isinstance(obj, list | tuple) else obj
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8", newline="\n")
+    return path
+
+
+def write_outputs(
+    personas: list[dict[str, Any]], out_dir: Path, *, summary: dict[str, Any]
+) -> RenderedOutputs:
+    """Write JSON, Markdown and SVG files per persona plus ``report.html`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    persona_dir = out_dir / "personas"
+    persona_dir.mkdir(parents=True, exist_ok=True)
+    slugs = [_safe_slug(doc, i) for i, doc in enumerate(personas)]
+    duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate persona slugs: {', '.join(duplicates)}")
+    html_env, md_env = _environments()
+    md_template = md_env.get_template("persona.md.j2")
+    json_files: list[Path] = []
+    md_files: list[Path] = []
+    svg_files: list[Path] = []
+    for doc, slug in zip(personas, slugs, strict=True):
+        text = json.dumps(_finite(doc), indent=2, sort_keys=True, ensure_ascii=False)
+        json_files.append(_write(persona_dir / f"{slug}.json", text + "\n"))
+        svg_files.append(_write(persona_dir / f"{slug}.svg", avatar_svg(slug, size=128) + "\n"))
+        md_files.append(
+            _write(
+                persona_dir / f"{slug}.md",
+                md_template.render(p=doc, slug=_Raw(slug), avatar=_Raw(f"{slug}.svg")),
+            )
+        )
+    # Primary personas first, then negative ones; input order is kept within each group.
+    ordered = sorted(zip(personas, slugs, strict=True), key=lambda e: bool(e[0].get("negative")))
+    cards = [
+        {"p": doc, "slug": slug, "negative": bool(doc.get("negative")), "avatar": avatar_svg(slug)}
+        for doc, slug in ordered
+    ]
+    css = files("personify").joinpath(_TEMPLATES, "report.css").read_text(encoding="utf-8")
+    report = _write(
+        out_dir / "report.html",
+        html_env.get_template("report.html.j2").render(
+            cards=cards,
+            summary=summary,
+            css=Markup(css),
+            chart=Markup(_chart_svg([doc for doc, _ in ordered])) if cards else None,
+        ),
+    )
+    return RenderedOutputs(json_files, md_files, report, svg_files)
