@@ -94,6 +94,7 @@ class SegmentsConfig(_Model):
     k_range: tuple[Annotated[int, Field(ge=2)], Annotated[int, Field(le=12)]] = (3, 6)
     sample_size: Annotated[int, Field(ge=500)] = 50_000
     min_orders: Annotated[int, Field(ge=0)] = 1
+    gross_margin: Annotated[float, Field(gt=0.0, le=1.0)] = 0.35
     seed: int = 42
 
     @model_validator(mode="after")

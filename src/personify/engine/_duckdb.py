@@ -79,7 +79,9 @@ class DuckDBEngine(Engine):
             return self.con.execute(query, params) if params else self.con.execute(query)
         except duckdb.Error as exc:
             # Attach the failing SQL: the engine's message alone rarely says which step failed.
-            raise WorkspaceError(f"{exc}\n-- while running:\n{query.strip()}") from exc
+            shown = query.strip()
+            shown = shown if len(shown) <= 2000 else shown[:2000] + " ..."
+            raise WorkspaceError(f"{exc}\n-- while running:\n{shown}") from exc
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

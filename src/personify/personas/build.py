@@ -131,6 +131,10 @@ class PersonaBuilder:
                 "k": int(run["k"]),
                 "silhouette": float(run["silhouette"]),
             }
+            # Files of personas from an earlier run must not linger beside the new ones.
+            for stale in (ws.output_dir / "personas").glob("*"):
+                if stale.suffix in {".json", ".md", ".svg"}:
+                    stale.unlink()
             report = write_outputs(personas, ws.output_dir, summary=summary).report
         progress("personas", 1.0)
         return PersonaResult(run_id, personas, ws.output_dir, report)
@@ -238,7 +242,7 @@ class PersonaBuilder:
                     "index": round(float(means[c] / base), 2) if base else None,
                 })
         categories.sort(key=lambda c: -c["share"])
-        reasons = list(seg.negative_reasons or [])
+        reasons = [] if seg.negative_reasons is None else [str(r) for r in seg.negative_reasons]
         negative = bool(seg.negative)
         trait_words = [t["text"].split(" (")[0].lower() for t in traits[:3]]
         description = (

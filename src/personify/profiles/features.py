@@ -72,10 +72,10 @@ def describe(name: str) -> Feature:
         return FEATURE_BY_NAME[name]
     if name.startswith(CATEGORY_PREFIX):
         cat = name[len(CATEGORY_PREFIX):].replace("_", " ")
-        return Feature(name, f"Spend on {cat}", "percent", "behavioral", model=True,
-                       high=f"Buys a lot of {cat}", low=f"Buys little {cat}")
+        return Feature(name, f"Share of spend on {cat}", "percent", "behavioral", model=True,
+                       high=f"Spends more on {cat}", low=f"Spends less on {cat}")
     if name.startswith(SURVEY_PREFIX):
         item = name[len(SURVEY_PREFIX):].replace("_", " ")
         return Feature(name, f"Survey: {item} (1-5)", "number", "psychographic",
-                       high=f"Agrees: {item}", low=f"Disagrees: {item}")
+                       high=f"Rates '{item}' high in surveys", low=f"Rates '{item}' low in surveys")
     return Feature(name, name.replace("_", " ").capitalize(), "number", "behavioral")

@@ -135,7 +135,7 @@ class Segmentation:
     ) -> None:
         engine = self.workspace.engine
         distances = [
-            " + ".join(f"pow({z[f]} - ({c[j]!r}), 2)" for j, f in enumerate(features))
+            " + ".join(f"pow({z[f]} - ({float(c[j])!r}), 2)" for j, f in enumerate(features))
             for c in centers
         ]
         engine.sql(
@@ -181,45 +181,67 @@ class Segmentation:
         engine.sql("DROP TABLE _assign; DROP TABLE _rank")
 
     def _write_segments(self, run_id: str) -> None:
-        """Size, value and the negative flag of each segment."""
+        """Size, value and the negative flag of each segment.
+
+        A segment is negative when it is low-value (its revenue share is under a
+        third of its size share) and either unprofitable (margin after returns does
+        not cover acquisition cost) or lapsed (it last bought 1.5x longer ago than
+        the norm). A low-value segment that is active and pays back is a growth
+        segment, not a negative one.
+        """
         engine = self.workspace.engine
+        margin = self.workspace.config.segments.gross_margin
         cols = {r[0] for r in engine.sql("DESCRIBE profiles").fetchall()}
-        acq = "avg(p.acquisition_cost)" if "acquisition_cost" in cols else "NULL::DOUBLE"
-        ret = "avg(p.return_rate)" if "return_rate" in cols else "NULL::DOUBLE"
+
+        def avg(col: str) -> str:
+            return f"avg(p.{col})" if col in cols else "NULL::DOUBLE"
+
         engine.sql(
-            f"""INSERT INTO segments (run_id, segment_id, size, share, revenue, revenue_share,
-                avg_revenue, acquisition_cost, return_rate, negative_reasons)
+            f"""CREATE OR REPLACE TEMP TABLE _seg AS
             WITH s AS (
               SELECT m.segment_id, count(*) AS size, sum(p.monetary) AS revenue,
-                     avg(p.monetary) AS avg_revenue, {acq} AS acquisition_cost,
-                     {ret} AS return_rate
+                     avg(p.monetary) AS avg_revenue, {avg("acquisition_cost")} AS acquisition_cost,
+                     {avg("return_rate")} AS return_rate, {avg("recency_days")} AS recency_days
               FROM segment_membership m JOIN profiles p USING (person_id)
               WHERE m.run_id = '{run_id}' GROUP BY m.segment_id),
             tot AS (SELECT sum(size) AS size, sum(revenue) AS revenue,
-                           sum(return_rate * size) / sum(size) AS return_rate FROM s)
-            SELECT '{run_id}', s.segment_id, s.size, s.size / tot.size AS share, s.revenue,
-                   s.revenue / nullif(tot.revenue, 0) AS revenue_share, s.avg_revenue,
-                   s.acquisition_cost, s.return_rate,
-                   list_filter([
-                     CASE WHEN s.avg_revenue < s.acquisition_cost THEN
-                       'earns less per customer (' || printf('£%.0f', s.avg_revenue)
-                       || ') than it costs to acquire (' || printf('£%.0f', s.acquisition_cost)
-                       || ')' END,
-                     CASE WHEN s.return_rate > 1.5 * tot.return_rate THEN
-                       'returns ' || printf('%.0f%%', 100 * s.return_rate)
-                       || ' of items online, ' || printf('%.1f', s.return_rate / tot.return_rate)
-                       || 'x the average' END,
-                     CASE WHEN s.revenue / nullif(tot.revenue, 0) < (s.size / tot.size) / 3 THEN
-                       'brings ' || printf('%.0f%%', 100 * s.revenue / tot.revenue)
-                       || ' of revenue from ' || printf('%.0f%%', 100 * s.size / tot.size)
-                       || ' of customers' END], x -> x IS NOT NULL) AS negative_reasons
-            FROM s, tot ORDER BY s.segment_id"""
+                           sum(return_rate * size) / sum(size) AS return_rate,
+                           sum(recency_days * size) / sum(size) AS recency_days FROM s)
+            SELECT s.*, s.size / tot.size AS share,
+                   s.revenue / nullif(tot.revenue, 0) AS revenue_share,
+                   s.avg_revenue * (1 - coalesce(s.return_rate, 0)) * {margin!r} AS contribution,
+                   tot.return_rate AS all_return_rate, tot.recency_days AS all_recency_days
+            FROM s, tot"""
         )
-        # Two independent reasons make a segment negative: one alone is a trait, not a verdict.
+        low_value = "revenue_share < share / 3"
+        unprofitable = "contribution < acquisition_cost"
+        lapsed = "recency_days >= 1.5 * all_recency_days"
+        many_returns = "return_rate > 1.5 * all_return_rate"
         engine.sql(
-            f"""UPDATE segments SET negative = len(negative_reasons) >= 2
-            WHERE run_id = '{run_id}'"""
+            f"""INSERT INTO segments (run_id, segment_id, size, share, revenue, revenue_share,
+                avg_revenue, acquisition_cost, return_rate, recency_days, negative_reasons,
+                negative)
+            SELECT '{run_id}', segment_id, size, share, revenue, revenue_share, avg_revenue,
+                   acquisition_cost, return_rate, recency_days,
+                   list_filter([
+                     CASE WHEN {low_value} THEN 'brings ' || printf('%.0f%%', 100 * revenue_share)
+                       || ' of revenue from ' || printf('%.0f%%', 100 * share)
+                       || ' of customers' END,
+                     CASE WHEN {unprofitable} THEN 'its margin after returns ('
+                       || printf('£%.0f', contribution) || ' per customer) does not cover what '
+                       || 'it cost to acquire (' || printf('£%.0f', acquisition_cost) || ')' END,
+                     CASE WHEN {lapsed} THEN 'last bought ' || printf('%.0f', recency_days)
+                       || ' days ago on average, ' || printf('%.1f', recency_days / all_recency_days)
+                       || 'x longer than the norm' END,
+                     CASE WHEN {many_returns} THEN 'returns ' || printf('%.0f%%', 100 * return_rate)
+                       || ' of items bought online, ' || printf('%.1f', return_rate / all_return_rate)
+                       || 'x the average' END
+                   ], lambda x: x IS NOT NULL) AS negative_reasons,
+                   coalesce({low_value} AND (coalesce({unprofitable}, false)
+                            OR coalesce({lapsed}, false)), false) AS negative
+            FROM _seg ORDER BY segment_id"""
         )
+        engine.sql("DROP TABLE _seg")
 
     def latest_run(self) -> dict[str, Any]:
         engine = self.workspace.engine
@@ -236,6 +258,6 @@ _DDL = {
         person_id VARCHAR, segment_id INTEGER, distance DOUBLE)""",
     "segments": """CREATE TABLE IF NOT EXISTS segments (run_id VARCHAR, segment_id INTEGER,
         size BIGINT, share DOUBLE, revenue DOUBLE, revenue_share DOUBLE, avg_revenue DOUBLE,
-        acquisition_cost DOUBLE, return_rate DOUBLE, negative_reasons VARCHAR[],
-        negative BOOLEAN DEFAULT false)""",
+        acquisition_cost DOUBLE, return_rate DOUBLE, recency_days DOUBLE,
+        negative_reasons VARCHAR[], negative BOOLEAN)""",
 }
