@@ -66,7 +66,7 @@ def test_identity_links_records_of_one_person_and_rarely_merges_two(demo) -> Non
     # Exact keys leave typo-ed emails unlinked: 0.90 measured at this seed.
     assert biggest.mean() > 0.85
     # Stitching is real work: persons span several sources.
-    multi = ws.engine.scalar("SELECT avg(len(string_split(sources, ',')) > 1) FROM golden_record")
+    multi = ws.engine.scalar("SELECT avg(CAST(len(string_split(sources, ',')) > 1 AS INTEGER)) FROM golden_record")
     assert multi > 0.5
 
 

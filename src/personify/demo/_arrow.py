@@ -18,7 +18,8 @@ def _fixed_width(data: np.ndarray) -> pa.StringArray:
     n, w = data.shape
     offsets = np.arange(0, (n + 1) * w, w, dtype=np.int32)
     return pa.StringArray.from_buffers(
-        n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(data).tobytes()))
+        n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(data).tobytes())
+    )
 
 
 def _digits(out: np.ndarray, col: int, values: np.ndarray, width: int) -> None:
@@ -48,8 +49,19 @@ def hex_ids(rng: np.random.Generator, n: int, *, uuid: bool = False) -> pa.Strin
     raw = np.frombuffer(rng.bytes(16 * n).hex().encode(), dtype=np.uint8).reshape(n, 32)
     if uuid:
         dash = np.full((n, 1), ord("-"), dtype=np.uint8)
-        raw = np.hstack([raw[:, :8], dash, raw[:, 8:12], dash, raw[:, 12:16], dash,
-                         raw[:, 16:20], dash, raw[:, 20:]])
+        raw = np.hstack(
+            [
+                raw[:, :8],
+                dash,
+                raw[:, 8:12],
+                dash,
+                raw[:, 12:16],
+                dash,
+                raw[:, 16:20],
+                dash,
+                raw[:, 20:],
+            ]
+        )
     return _fixed_width(raw)
 
 
@@ -60,18 +72,19 @@ def to_ts(seconds: np.ndarray) -> pa.TimestampArray:
 
 def iso(seconds: np.ndarray) -> pa.StringArray:
     """Seconds since 2023-01-01 -> "YYYY-MM-DDTHH:MM:SS" (pyarrow's strftime is slow)."""
-    sec = np.asarray(seconds, dtype=np.int64) + T0_S
-    days = (sec // 86400).astype("datetime64[D]")
-    years = days.astype("datetime64[Y]")
-    months = days.astype("datetime64[M]")
+    sec = np.asarray(seconds, dtype=np.int64)
+    day = sec // 86400
+    lo = int(day.min()) if len(day) else 0
+    span = np.arange(lo, (int(day.max()) if len(day) else 0) + 1).astype("datetime64[D]")
+    table = np.frombuffer(
+        "".join(str(d) for d in span + T0.astype("datetime64[D]").astype(np.int64)).encode(),
+        dtype=np.uint8,
+    ).reshape(-1, 10)
     tod = sec % 86400
     out = np.empty((len(sec), 19), dtype=np.uint8)
-    out[:, [4, 7]] = ord("-")
+    out[:, :10] = table[day - lo]
     out[:, 10] = ord("T")
     out[:, [13, 16]] = ord(":")
-    _digits(out, 0, years.astype(np.int64) + 1970, 4)
-    _digits(out, 5, months.astype(np.int64) % 12 + 1, 2)
-    _digits(out, 8, (days - months).astype(np.int64) + 1, 2)
     _digits(out, 11, tod // 3600, 2)
     _digits(out, 14, tod // 60 % 60, 2)
     _digits(out, 17, tod % 60, 2)
@@ -79,8 +92,9 @@ def iso(seconds: np.ndarray) -> pa.StringArray:
 
 
 def to_date(days: np.ndarray) -> pa.Date32Array:
-    return pa.array(np.asarray(days, dtype=np.int32) + int(T0.astype("datetime64[D]").astype(int)),
-                    pa.date32())
+    return pa.array(
+        np.asarray(days, dtype=np.int32) + int(T0.astype("datetime64[D]").astype(int)), pa.date32()
+    )
 
 
 def take(pool: Sequence[str] | np.ndarray | pa.Array, idx: np.ndarray) -> pa.Array:
@@ -111,3 +125,13 @@ def pick(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     cum = np.cumsum(probs, axis=1)
     u = rng.random(len(probs)) * cum[:, -1]
     return np.minimum((u[:, None] > cum).sum(axis=1), probs.shape[1] - 1)
+
+
+def choose(cond: np.ndarray, yes: object, no: object) -> np.ndarray:
+    """np.where on object arrays, where either branch may be None (a missing value)."""
+    return np.where(cond, np.asarray(yes, dtype=object), np.asarray(no, dtype=object))
+
+
+def present(values: np.ndarray) -> np.ndarray:
+    """Which entries of an object array are not None."""
+    return np.asarray(values != None)  # noqa: E711 - elementwise on object arrays
