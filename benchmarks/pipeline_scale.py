@@ -50,8 +50,12 @@ def child_pipeline(data: Path, workspace: Path) -> dict:
         times[stage] = time.perf_counter() - start
     persons = ws.engine.count("profiles")
     ws.close()
-    return {"stages": times, "seconds": sum(times.values()), "peak_mb": _peak_mb(),
-            "persons": persons}
+    return {
+        "stages": times,
+        "seconds": sum(times.values()),
+        "peak_mb": _peak_mb(),
+        "persons": persons,
+    }
 
 
 def child_pandas(data: Path) -> dict:
@@ -86,16 +90,17 @@ def main() -> None:
     if args.child:
         kind, *rest = args.child
         fn = {"generate": child_generate, "pipeline": child_pipeline, "pandas": child_pandas}[kind]
-        if kind == "generate":
-            result = fn(Path(rest[0]), int(rest[1]))
-        else:
-            result = fn(*map(Path, rest))
+        args_ = (Path(rest[0]), int(rest[1])) if kind == "generate" else tuple(map(Path, rest))
+        result = fn(*args_)
         print(json.dumps(result))
         return
 
     sizes = (
-        [int(s) for s in args.sizes.split(",")] if args.sizes
-        else [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+        [int(s) for s in args.sizes.split(",")]
+        if args.sizes
+        else [10_000, 100_000]
+        if args.quick
+        else [10_000, 100_000, 1_000_000]
     )
     console = Console()
     rows = []
@@ -113,16 +118,28 @@ def main() -> None:
                 subprocess.run(["rm", "-rf", str(p)], check=True)
 
     table = Table(title="Pipeline at scale (seconds; peak RSS in MB)")
-    for col in ["customers", "generate", *STAGES, "pipeline", "peak MB",
-                "pandas read", "pandas MB", "data MB"]:
+    for col in [
+        "customers",
+        "generate",
+        *STAGES,
+        "pipeline",
+        "peak MB",
+        "pandas read",
+        "pandas MB",
+        "data MB",
+    ]:
         table.add_column(col, justify="right")
     for r in rows:
         p = r["pipeline"]
         table.add_row(
-            f"{r['customers']:,}", f"{r['generate']['seconds']:.1f}",
-            *(f"{p['stages'][s]:.1f}" for s in STAGES), f"{p['seconds']:.1f}",
-            f"{p['peak_mb']:,.0f}", f"{r['baseline']['seconds']:.1f}",
-            f"{r['baseline']['peak_mb']:,.0f}", f"{r['generate']['bytes'] / 1e6:,.0f}",
+            f"{r['customers']:,}",
+            f"{r['generate']['seconds']:.1f}",
+            *(f"{p['stages'][s]:.1f}" for s in STAGES),
+            f"{p['seconds']:.1f}",
+            f"{p['peak_mb']:,.0f}",
+            f"{r['baseline']['seconds']:.1f}",
+            f"{r['baseline']['peak_mb']:,.0f}",
+            f"{r['generate']['bytes'] / 1e6:,.0f}",
         )
     console.print(table)
     last = rows[-1]
@@ -131,8 +148,10 @@ def main() -> None:
         "baseline": "pandas reading every source file into memory",
         "sizes": [r["customers"] for r in rows],
         "pipeline_seconds": {r["customers"]: round(r["pipeline"]["seconds"], 2) for r in rows},
-        "stage_seconds": {r["customers"]: {k: round(v, 2) for k, v in r["pipeline"]["stages"].items()}
-                          for r in rows},
+        "stage_seconds": {
+            r["customers"]: {k: round(v, 2) for k, v in r["pipeline"]["stages"].items()}
+            for r in rows
+        },
         "pipeline_peak_mb": {r["customers"]: round(r["pipeline"]["peak_mb"]) for r in rows},
         "generate_seconds": {r["customers"]: round(r["generate"]["seconds"], 2) for r in rows},
         "generate_peak_mb": {r["customers"]: round(r["generate"]["peak_mb"]) for r in rows},

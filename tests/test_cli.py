@@ -20,8 +20,13 @@ def test_invalid_config_exits_1_with_every_problem_and_no_traceback(tmp_path: Pa
     (tmp_path / "personify.yaml").write_text(
         yaml.safe_dump(
             {
-                "sources": {"orders": {"kind": "orders", "path": "o.csv",
-                                       "columns": {"amount": {"type": "money"}}}},
+                "sources": {
+                    "orders": {
+                        "kind": "orders",
+                        "path": "o.csv",
+                        "columns": {"amount": {"type": "money"}},
+                    }
+                },
                 "segments": {"k": "lots"},
             }
         )

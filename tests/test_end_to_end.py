@@ -55,7 +55,7 @@ def test_segments_recover_the_latent_types_far_better_than_chance(demo) -> None:
 
 
 def test_identity_links_records_of_one_person_and_rarely_merges_two(demo) -> None:
-    ws, results, truth = demo
+    ws, _, truth = demo
     joined = _true_person_per_resolved(ws, truth)
     true_per_resolved = joined.groupby("person_id")["person_id_true"].nunique()
     assert (true_per_resolved > 1).mean() < 0.05  # households sharing an email
@@ -66,12 +66,14 @@ def test_identity_links_records_of_one_person_and_rarely_merges_two(demo) -> Non
     # Exact keys leave typo-ed emails unlinked: 0.90 measured at this seed.
     assert biggest.mean() > 0.85
     # Stitching is real work: persons span several sources.
-    multi = ws.engine.scalar("SELECT avg(CAST(len(string_split(sources, ',')) > 1 AS INTEGER)) FROM golden_record")
+    multi = ws.engine.scalar(
+        "SELECT avg(CAST(len(string_split(sources, ',')) > 1 AS INTEGER)) FROM golden_record"
+    )
     assert multi > 0.5
 
 
 def test_every_persona_field_is_filled_from_data(demo) -> None:
-    ws, results, _ = demo
+    _, results, _ = demo
     personas = results["personas"].personas
     k = results["segments"].k
     assert len(personas) == k
@@ -128,7 +130,9 @@ def test_running_again_on_the_same_data_gives_the_same_personas(demo) -> None:
 
 def test_negative_segments_have_reasons(demo) -> None:
     ws, results, _ = demo
-    segs = ws.engine.fetch_df("SELECT * FROM segments WHERE run_id = ?", [results["segments"].run_id])
+    segs = ws.engine.fetch_df(
+        "SELECT * FROM segments WHERE run_id = ?", [results["segments"].run_id]
+    )
     for row in segs.itertuples():
         if row.negative:
             assert len(row.negative_reasons) >= 2

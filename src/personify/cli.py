@@ -34,8 +34,11 @@ err_console = Console(stderr=True)
 WorkspaceOpt = Annotated[
     Path,
     typer.Option(
-        "--workspace", "-w", help="Workspace folder (default: $PERSONIFY_WORKSPACE or '.')",
-        default_factory=default_workspace_dir, show_default=False,
+        "--workspace",
+        "-w",
+        help="Workspace folder (default: $PERSONIFY_WORKSPACE or '.')",
+        default_factory=default_workspace_dir,
+        show_default=False,
     ),
 ]
 
@@ -202,7 +205,9 @@ def _print_personas(result: Any) -> None:
     for p in result.personas:
         name = f"{p['name']}, {p['title']}" + (" [red](negative)[/]" if p["negative"] else "")
         table.add_row(
-            name, f"{p['size']['customers']:,}", f"{p['value']['revenue_share']:.0%}",
+            name,
+            f"{p['size']['customers']:,}",
+            f"{p['value']['revenue_share']:.0%}",
             p["description"],
         )
     console.print(table)
@@ -258,7 +263,9 @@ def demo(
     wanted = {"customers": customers, "seed": seed}
     with _errors():
         if stamp.is_file() and json.loads(stamp.read_text()) == wanted:
-            console.print(f"Reusing demo data in [bold]{data}[/] ({customers:,} people, seed {seed})")
+            console.print(
+                f"Reusing demo data in [bold]{data}[/] ({customers:,} people, seed {seed})"
+            )
         else:
             with _progress("demo data") as progress:
                 generate_demo_company(

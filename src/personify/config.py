@@ -82,8 +82,13 @@ class IdentityConfig(_Model):
     """Exact-key linking: records sharing a normalised key belong to one person."""
 
     keys: list[IdentifierType] = Field(
-        default_factory=lambda: [
-            "email", "phone", "loyalty_card", "account_id", "customer_id", "anonymous_id"
+        default_factory=lambda: [  # type: ignore[arg-type]
+            "email",
+            "phone",
+            "loyalty_card",
+            "account_id",
+            "customer_id",
+            "anonymous_id",
         ]
     )
     max_cluster_size: Annotated[int, Field(ge=2)] = 50

@@ -11,7 +11,7 @@ import os
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -19,6 +19,13 @@ from personify.config import CONFIG_FILE, Config, SourceSpec, load_config, parse
 from personify.engine import DuckDBEngine
 from personify.errors import WorkspaceError
 from personify.progress import ProgressFn, no_progress
+
+if TYPE_CHECKING:  # stages import lazily: opening a workspace loads only what it runs
+    from personify.identity import IdentityResolver
+    from personify.ingest import Ingest
+    from personify.personas import PersonaBuilder
+    from personify.profiles import ProfileBuilder
+    from personify.segments import Segmentation
 
 ENV_VAR = "PERSONIFY_WORKSPACE"
 
@@ -57,7 +64,7 @@ class Workspace:
         folder.mkdir(parents=True, exist_ok=True)
         config_path.write_text(text, encoding="utf-8")
         ws = cls(folder)
-        ws.engine  # creates the database file
+        _ = ws.engine  # opening the engine creates the database file
         return ws
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -89,31 +96,31 @@ class Workspace:
 
     # -- stages, reached by name -------------------------------------------------------------
     @cached_property
-    def ingest(self):  # type: ignore[no-untyped-def]
+    def ingest(self) -> Ingest:
         from personify.ingest import Ingest
 
         return Ingest(self)
 
     @cached_property
-    def identity(self):  # type: ignore[no-untyped-def]
+    def identity(self) -> IdentityResolver:
         from personify.identity import IdentityResolver
 
         return IdentityResolver(self)
 
     @cached_property
-    def profiles(self):  # type: ignore[no-untyped-def]
+    def profiles(self) -> ProfileBuilder:
         from personify.profiles import ProfileBuilder
 
         return ProfileBuilder(self)
 
     @cached_property
-    def segments(self):  # type: ignore[no-untyped-def]
+    def segments(self) -> Segmentation:
         from personify.segments import Segmentation
 
         return Segmentation(self)
 
     @cached_property
-    def personas(self):  # type: ignore[no-untyped-def]
+    def personas(self) -> PersonaBuilder:
         from personify.personas import PersonaBuilder
 
         return PersonaBuilder(self)

@@ -1,5 +1,6 @@
-from personify import StageError
 import pytest
+
+from personify import StageError
 
 CRM = (
     "customer_id,first_name,email,phone,signup_date\n"
@@ -23,15 +24,26 @@ def person_of(ws, source: str, record: str) -> str:
 
 
 def test_records_are_linked_transitively_across_sources(make_workspace) -> None:
-    ws = make_workspace({"crm": ("customers", "crm.csv", CRM), "orders": ("orders", "o.csv", ORDERS)})
+    ws = make_workspace(
+        {"crm": ("customers", "crm.csv", CRM), "orders": ("orders", "o.csv", ORDERS)}
+    )
     ws.ingest.run()
     result = ws.identity.run()
     ann = person_of(ws, "crm", "C1")
     assert person_of(ws, "crm", "C2") == ann
     assert person_of(ws, "orders", "O1") == ann
     assert person_of(ws, "orders", "O2") == ann
-    assert len({ann, person_of(ws, "crm", "C3"), person_of(ws, "crm", "C4"),
-                person_of(ws, "orders", "O3")}) == 4
+    assert (
+        len(
+            {
+                ann,
+                person_of(ws, "crm", "C3"),
+                person_of(ws, "crm", "C4"),
+                person_of(ws, "orders", "O3"),
+            }
+        )
+        == 4
+    )
     assert result.persons == 4
     golden = ws.engine.fetch_df("SELECT * FROM golden_record WHERE person_id = ?", [ann]).iloc[0]
     # Survivorship: the most recent CRM record's name, the email from whichever record has one.

@@ -118,12 +118,26 @@ def test_reload_replaces_rows_and_quarantine(make_workspace) -> None:
 
 def test_jsonl_malformed_line_is_quarantined(make_workspace) -> None:
     lines = [
-        json.dumps({"type": "identify", "messageId": "m1", "userId": "A1",
-                    "timestamp": "2024-01-01T00:00:00", "traits": {"email": "a@x.com"}}),
+        json.dumps(
+            {
+                "type": "identify",
+                "messageId": "m1",
+                "userId": "A1",
+                "timestamp": "2024-01-01T00:00:00",
+                "traits": {"email": "a@x.com"},
+            }
+        ),
         '{"type": "page", "messageId": "m2", broken',
-        json.dumps({"type": "track", "messageId": "m3", "anonymousId": "anon",
-                    "timestamp": "2024-01-02T00:00:00", "event": "Product Viewed",
-                    "properties": {"price": 9.5, "category": "kitchen"}}),
+        json.dumps(
+            {
+                "type": "track",
+                "messageId": "m3",
+                "anonymousId": "anon",
+                "timestamp": "2024-01-02T00:00:00",
+                "event": "Product Viewed",
+                "properties": {"price": 9.5, "category": "kitchen"},
+            }
+        ),
         json.dumps({"type": "page", "messageId": "m4", "timestamp": "not a time"}),
     ]
     ws = make_workspace(
@@ -131,7 +145,9 @@ def test_jsonl_malformed_line_is_quarantined(make_workspace) -> None:
         events={"max_bad_fraction": 0.6},
     )
     ws.ingest.run()
-    rows = ws.engine.fetch_df("SELECT message_id, email, price, category FROM raw_events ORDER BY _row")
+    rows = ws.engine.fetch_df(
+        "SELECT message_id, email, price, category FROM raw_events ORDER BY _row"
+    )
     assert rows["message_id"].tolist() == ["m1", "m3"]
     assert rows["email"][0] == "a@x.com"
     assert rows["price"][1] == 9.5 and rows["category"][1] == "kitchen"
@@ -142,20 +158,24 @@ def test_jsonl_malformed_line_is_quarantined(make_workspace) -> None:
 
 
 def test_parquet_source_is_cast_to_canonical_types(make_workspace, tmp_path: Path) -> None:
-    table = pa.table({
-        "receipt_id": ["R1", "R1", "R2"],
-        "receipt_ts": ["2024-01-01T09:00:00", "2024-01-01T09:00:00", "bad"],
-        "quantity": [1, 2, 3],
-        "unit_price": [2.5, 3.0, 1.0],
-        "loyalty_card": ["LC1", "LC1", None],
-    })
+    table = pa.table(
+        {
+            "receipt_id": ["R1", "R1", "R2"],
+            "receipt_ts": ["2024-01-01T09:00:00", "2024-01-01T09:00:00", "bad"],
+            "quantity": [1, 2, 3],
+            "unit_price": [2.5, 3.0, 1.0],
+            "loyalty_card": ["LC1", "LC1", None],
+        }
+    )
     pq.write_table(table, tmp_path / "pos.parquet")
     ws = make_workspace(
         {"pos": ("pos_receipts", "pos.parquet", (tmp_path / "pos.parquet").read_bytes())},
         pos={"max_bad_fraction": 0.5},
     )
     ws.ingest.run()
-    types = dict(ws.engine.sql("SELECT column_name, column_type FROM (DESCRIBE raw_pos)").fetchall())
+    types = dict(
+        ws.engine.sql("SELECT column_name, column_type FROM (DESCRIBE raw_pos)").fetchall()
+    )
     assert types["receipt_ts"] == "TIMESTAMP" and types["quantity"] == "BIGINT"
     assert ws.engine.count("raw_pos") == 2
-    assert ws.engine.scalar("SELECT \"row\" FROM quarantine") == 3
+    assert ws.engine.scalar('SELECT "row" FROM quarantine') == 3

@@ -24,7 +24,8 @@ MACROS = {
         WHEN length(phone_digits(p)) = 10 AND NOT starts_with(phone_digits(p), '0')
             THEN '0' || phone_digits(p)
         ELSE phone_digits(p) END""",
-    "norm_code": """(c) AS nullif(upper(regexp_replace(coalesce(c, ''), '[\\s\\-]', '', 'g')), '')""",
+    "norm_code": """(c) AS
+        nullif(upper(regexp_replace(coalesce(c, ''), '[\\s\\-]', '', 'g')), '')""",
     "norm_id": """(i) AS nullif(trim(i), '')""",
 }
 

@@ -60,7 +60,8 @@ class IdentityResolver:
             engine.sql(
                 f"""CREATE OR REPLACE TABLE identity_identifiers AS
                 SELECT DISTINCT source, record_id, id_type, id_value
-                FROM ({" UNION ALL ".join(selects)}) WHERE id_value IS NOT NULL AND record_id IS NOT NULL"""
+                FROM ({" UNION ALL ".join(selects)})
+                WHERE id_value IS NOT NULL AND record_id IS NOT NULL"""
             )
             engine.sql(
                 """CREATE OR REPLACE TEMP TABLE _nodes AS
@@ -154,7 +155,9 @@ class IdentityResolver:
         """Label propagation with pointer jumping: each node takes the smallest label
         among itself, its neighbours and its label's label, until nothing changes."""
         engine = self.workspace.engine
-        engine.sql("CREATE OR REPLACE TEMP TABLE _label AS SELECT node_id, node_id AS label FROM _nodes")
+        engine.sql(
+            "CREATE OR REPLACE TEMP TABLE _label AS SELECT node_id, node_id AS label FROM _nodes"
+        )
         for iteration in range(1, MAX_ITERATIONS + 1):
             engine.sql(
                 """CREATE OR REPLACE TEMP TABLE _label_next AS
@@ -182,19 +185,39 @@ class IdentityResolver:
         engine = self.workspace.engine
         loaded = self.workspace.loaded_sources()
         fields = {
-            "customer_id": "VARCHAR", "first_name": "VARCHAR", "last_name": "VARCHAR",
-            "email": "VARCHAR", "phone": "VARCHAR", "birth_date": "DATE", "gender": "VARCHAR",
-            "postcode": "VARCHAR", "city": "VARCHAR", "income_band": "VARCHAR",
-            "education": "VARCHAR", "marital_status": "VARCHAR", "job_title": "VARCHAR",
-            "signup_date": "DATE", "marketing_consent": "BOOLEAN", "loyalty_card": "VARCHAR",
+            "customer_id": "VARCHAR",
+            "first_name": "VARCHAR",
+            "last_name": "VARCHAR",
+            "email": "VARCHAR",
+            "phone": "VARCHAR",
+            "birth_date": "DATE",
+            "gender": "VARCHAR",
+            "postcode": "VARCHAR",
+            "city": "VARCHAR",
+            "income_band": "VARCHAR",
+            "education": "VARCHAR",
+            "marital_status": "VARCHAR",
+            "job_title": "VARCHAR",
+            "signup_date": "DATE",
+            "marketing_consent": "BOOLEAN",
+            "loyalty_card": "VARCHAR",
         }
         # (priority, kind, column map, recency column); lower priority wins.
         providers = [
             (1, "customers", {f: f for f in fields}, "signup_date"),
-            (2, "loyalty_members",
-             {"first_name": "first_name", "last_name": "last_name", "email": "email",
-              "phone": "phone", "postcode": "postcode", "loyalty_card": "card_number"},
-             "joined_date"),
+            (
+                2,
+                "loyalty_members",
+                {
+                    "first_name": "first_name",
+                    "last_name": "last_name",
+                    "email": "email",
+                    "phone": "phone",
+                    "postcode": "postcode",
+                    "loyalty_card": "card_number",
+                },
+                "joined_date",
+            ),
             (3, "orders", {"email": "email", "postcode": "shipping_postcode"}, "order_ts"),
         ]
         parts = []
@@ -218,9 +241,14 @@ class IdentityResolver:
             f"FILTER (WHERE {f} IS NOT NULL) AS {f}"
             for f in fields
         )
-        union = " UNION ALL ".join(parts) if parts else (
-            "SELECT NULL::VARCHAR AS person_id, 0 AS _priority, NULL::TIMESTAMP AS _recency, "
-            + ", ".join(f"NULL::{t} AS {f}" for f, t in fields.items()) + " WHERE false"
+        union = (
+            " UNION ALL ".join(parts)
+            if parts
+            else (
+                "SELECT NULL::VARCHAR AS person_id, 0 AS _priority, NULL::TIMESTAMP AS _recency, "
+                + ", ".join(f"NULL::{t} AS {f}" for f, t in fields.items())
+                + " WHERE false"
+            )
         )
         engine.sql(
             f"""CREATE OR REPLACE TABLE golden_record AS

@@ -83,7 +83,9 @@ class Ingest:
             raise SourceError("personify.yaml defines no sources: add some under 'sources:'")
         # Check every file first: a missing file fails the load before anything is written.
         paths = {n: self.workspace.resolve(config.sources[n].path) for n in names}
-        missing = [f"source '{n}': file not found: {p}" for n, p in paths.items() if not p.is_file()]
+        missing = [
+            f"source '{n}': file not found: {p}" for n, p in paths.items() if not p.is_file()
+        ]
         if missing:
             raise SourceError("\n".join(missing))
 
@@ -135,10 +137,7 @@ class Ingest:
             value = text if cspec.type == "string" else f"TRY_CAST({text} AS {sql_type})"
             typed.append(f"{value} AS {quote_ident(col)}")
             missing_msg = quote_literal(f"{col}: required value is missing")
-            bad_msg = (
-                f"'{col}: expected {cspec.type}, got ' || "
-                f"'''' || left({text}, 60) || ''''"
-            )
+            bad_msg = f"'{col}: expected {cspec.type}, got ' || '''' || left({text}, 60) || ''''"
             checks.append(
                 f"CASE WHEN {text} IS NULL THEN {missing_msg if cspec.required else 'NULL'} "
                 f"WHEN {value} IS NULL THEN {bad_msg} END"
@@ -154,9 +153,7 @@ class Ingest:
                    concat_ws('; ', {", ".join(checks)}) AS _problems
             FROM {staged.table}"""
         )
-        out_cols = [quote_ident(c) for c in value_sql] + [
-            e.split(" AS ")[-1] for e in extras
-        ]
+        out_cols = [quote_ident(c) for c in value_sql] + [e.split(" AS ")[-1] for e in extras]
         hash_cols = ", ".join(f"CAST({c} AS VARCHAR)" for c in out_cols)
         raw = f"raw_{name}"
         engine.sql(

@@ -32,7 +32,12 @@ MIN_GROUP = 5  # a demographic value shared by fewer members is not shown (k-ano
 MIN_TRAIT_Z = 0.25
 TEXTS_PER_SEGMENT = 1500
 CATEGORICAL = {
-    "gender": 3, "income_band": 3, "education": 3, "marital_status": 3, "city": 3, "job_title": 3,
+    "gender": 3,
+    "income_band": 3,
+    "education": 3,
+    "marital_status": 3,
+    "city": 3,
+    "job_title": 3,
 }
 
 
@@ -83,7 +88,8 @@ class PersonaBuilder:
             f"FROM {members} GROUP BY segment_id ORDER BY segment_id"
         ).set_index("segment_id")
         pop = engine.fetch_df(
-            "SELECT " + ", ".join(f"avg({c}) AS m_{c}, stddev_pop({c}) AS s_{c}" for c in numeric)
+            "SELECT "
+            + ", ".join(f"avg({c}) AS m_{c}, stddev_pop({c}) AS s_{c}" for c in numeric)
             + f" FROM {members}"
         ).iloc[0]
         ages = engine.fetch_df(
@@ -112,8 +118,17 @@ class PersonaBuilder:
             voice = voices.get(sid)
             personas.append(
                 self._document(
-                    run_id, seg, name, title, traits, q, demo, means.loc[sid], pop,
-                    acquisition.get(sid, []), voice,
+                    run_id,
+                    seg,
+                    name,
+                    title,
+                    traits,
+                    q,
+                    demo,
+                    means.loc[sid],
+                    pop,
+                    acquisition.get(sid, []),
+                    voice,
                 )
             )
         personas.sort(key=lambda p: (p["negative"], p["segment_id"]))
@@ -146,7 +161,7 @@ class PersonaBuilder:
         return [r[0] for r in rows if r[0] != "person_id" and r[1].startswith(numeric)]
 
     def _traits(self, seg: pd.Series, pop: pd.Series, numeric: list[str]) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
         for c in numeric:
             sd, mean, value = pop[f"s_{c}"], pop[f"m_{c}"], seg[c]
             if pd.isna(sd) or sd <= 0 or pd.isna(value) or c in ("revenue_12m",):
@@ -155,12 +170,21 @@ class PersonaBuilder:
             f = describe(c)
             if abs(z) < MIN_TRAIT_Z or not (f.high and f.low):
                 continue
-            text = f"{f.high if z > 0 else f.low} ({_fmt(value, f.format)} vs {_fmt(mean, f.format)})"
-            out.append({
-                "feature": c, "label": f.label, "segment": float(value), "population": float(mean),
-                "z": round(float(z), 3), "format": f.format, "text": text,
-            })
-        out.sort(key=lambda t: -abs(t["z"]))
+            text = (
+                f"{f.high if z > 0 else f.low} ({_fmt(value, f.format)} vs {_fmt(mean, f.format)})"
+            )
+            out.append(
+                {
+                    "feature": c,
+                    "label": f.label,
+                    "segment": float(value),
+                    "population": float(mean),
+                    "z": round(float(z), 3),
+                    "format": f.format,
+                    "text": text,
+                }
+            )
+        out.sort(key=lambda t: -abs(float(t["z"])))
         return out[:6]
 
     def _shares(self, members: str, column: str, top: int) -> dict[int, list[dict[str, Any]]]:
@@ -220,27 +244,38 @@ class PersonaBuilder:
             ORDER BY segment_id, source, record_id"""
         )
 
-    def _document(  # noqa: PLR0913 - one persona has many parts
-        self, run_id: str, seg: Any, name: str, title: str, traits: list[dict[str, Any]],
-        ages: Any, demo: dict[str, Any], means: pd.Series, pop: pd.Series,
-        acquisition: list[dict[str, Any]], voice: Any,
+    def _document(
+        self,
+        run_id: str,
+        seg: Any,
+        name: str,
+        title: str,
+        traits: list[dict[str, Any]],
+        ages: Any,
+        demo: dict[str, Any],
+        means: pd.Series,
+        pop: pd.Series,
+        acquisition: list[dict[str, Any]],
+        voice: Any,
     ) -> dict[str, Any]:
         sid = int(seg.segment_id)
-        channels = [
+        channels: list[dict[str, Any]] = [
             {"channel": ch, "share": round(float(means[f"{ch}_share"]), 4)}
             for ch in ("web", "app", "store")
             if f"{ch}_share" in means and not pd.isna(means[f"{ch}_share"])
         ]
-        channels.sort(key=lambda c: -c["share"])
+        channels.sort(key=lambda c: -float(c["share"]))
         categories = []
         for c in means.index:
             if c.startswith(CATEGORY_PREFIX) and not pd.isna(means[c]):
                 base = pop[f"m_{c}"]
-                categories.append({
-                    "category": c[len(CATEGORY_PREFIX):].replace("_", " "),
-                    "share": round(float(means[c]), 4),
-                    "index": round(float(means[c] / base), 2) if base else None,
-                })
+                categories.append(
+                    {
+                        "category": c[len(CATEGORY_PREFIX) :].replace("_", " "),
+                        "share": round(float(means[c]), 4),
+                        "index": round(float(means[c] / base), 2) if base else None,
+                    }
+                )
         categories.sort(key=lambda c: -c["share"])
         reasons = [] if seg.negative_reasons is None else [str(r) for r in seg.negative_reasons]
         negative = bool(seg.negative)
@@ -248,14 +283,20 @@ class PersonaBuilder:
         description = (
             f"About {int(seg.size):,} customers ({seg.share:.0%} of customers, "
             f"{(seg.revenue_share or 0):.0%} of revenue) who "
-            + (", ".join(trait_words[:-1]) + " and " + trait_words[-1] if len(trait_words) > 1
-               else (trait_words[0] if trait_words else "look like the average customer"))
+            + (
+                ", ".join(trait_words[:-1]) + " and " + trait_words[-1]
+                if len(trait_words) > 1
+                else (trait_words[0] if trait_words else "look like the average customer")
+            )
             + "."
         )
         age = None
         if ages is not None and not pd.isna(ages[1]):
-            age = {"p25": round(float(ages[0])), "median": round(float(ages[1])),
-                   "p75": round(float(ages[2]))}
+            age = {
+                "p25": round(float(ages[0])),
+                "median": round(float(ages[1])),
+                "p75": round(float(ages[2])),
+            }
         slug = _slug(f"{name} {title}")
         texts = voice.texts if voice else 0
         return {
@@ -276,7 +317,8 @@ class PersonaBuilder:
                 "avg_revenue": round(float(seg.avg_revenue), 2),
                 "avg_orders": round(float(means.get("frequency", float("nan"))), 2),
                 "avg_order_value": round(float(means.get("avg_order_value", float("nan"))), 2),
-                "acquisition_cost": None if pd.isna(seg.acquisition_cost)
+                "acquisition_cost": None
+                if pd.isna(seg.acquisition_cost)
                 else round(float(seg.acquisition_cost), 2),
                 "rank": sid,
             },
@@ -313,6 +355,15 @@ class PersonaBuilder:
             for p in personas:
                 engine.sql(
                     "INSERT INTO personas VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, p["persona_id"], p["segment_id"], p["slug"], p["name"], p["title"],
-                     p["negative"], now, json.dumps(p, sort_keys=True)],
+                    [
+                        run_id,
+                        p["persona_id"],
+                        p["segment_id"],
+                        p["slug"],
+                        p["name"],
+                        p["title"],
+                        p["negative"],
+                        now,
+                        json.dumps(p, sort_keys=True),
+                    ],
                 )

@@ -9,6 +9,7 @@ Texts are scrubbed of personal data before anything is kept.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,11 @@ def segment_voices(
         return {}
     texts["text"] = texts["text"].map(scrub_text)
     vec = TfidfVectorizer(
-        ngram_range=(1, 2), stop_words="english", min_df=3, max_df=0.5, sublinear_tf=True,
+        ngram_range=(1, 2),
+        stop_words="english",
+        min_df=3,
+        max_df=0.5,
+        sublinear_tf=True,
         token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b",  # words, not the [phone] placeholders
     )
     try:
@@ -50,7 +55,9 @@ def segment_voices(
         lift = seg_mean - overall
         top = [i for i in np.argsort(-lift, kind="stable")[: themes_per_segment * 3] if lift[i] > 0]
         top = _drop_nested(top, terms)[:themes_per_segment]
-        themes = [{"term": str(terms[i]), "score": round(float(lift[i]), 4)} for i in top]
+        themes: list[dict[str, float | str]] = [
+            {"term": str(terms[i]), "score": round(float(lift[i]), 4)} for i in top
+        ]
         quotes = _quotes(texts.iloc[rows], matrix[rows], top, quotes_per_segment)
         voices[int(seg)] = SegmentVoice(themes, quotes, len(rows))
     return voices
@@ -67,7 +74,7 @@ def _drop_nested(order: list[int], terms: np.ndarray) -> list[int]:
     return kept
 
 
-def _quotes(rows: pd.DataFrame, matrix, top: list[int], n: int) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+def _quotes(rows: pd.DataFrame, matrix: Any, top: list[int], n: int) -> list[dict[str, str]]:
     if n == 0 or not top:
         return []
     score = np.asarray(matrix[:, top].sum(axis=1)).ravel()

@@ -135,10 +135,10 @@ class ProfileBuilder:
                 FROM ({reviews}) GROUP BY 1"""
         survey_items = self._survey_items()
         if survey_items:
-            cols = ", ".join(f"r.{q}" for q in survey_items)
+            item_cols = ", ".join(f"r.{q}" for q in survey_items)
             avgs = ", ".join(f"avg({q}) AS {q}" for q in survey_items)
             ctes["survey"] = f"""SELECT person_id, {avgs}
-                FROM ({self._linked("survey_responses", cols)}) GROUP BY 1"""
+                FROM ({self._linked("survey_responses", item_cols)}) GROUP BY 1"""
         acquisition = self._acquisition()
         if acquisition:
             ctes["acq"] = acquisition
@@ -148,17 +148,28 @@ class ProfileBuilder:
             "g.person_id",
             f"date_diff('year', g.birth_date, DATE '{as_of}') - "
             f"CASE WHEN strftime(g.birth_date, '%m%d') > '{as_of:%m%d}' THEN 1 ELSE 0 END AS age",
-            "g.gender", "g.city", "g.postcode", "g.income_band", "g.education",
-            "g.marital_status", "g.job_title", "g.marketing_consent", "g.sources",
+            "g.gender",
+            "g.city",
+            "g.postcode",
+            "g.income_band",
+            "g.education",
+            "g.marital_status",
+            "g.job_title",
+            "g.marketing_consent",
+            "g.sources",
         ]
         joins = []
         if "buy" in ctes:
             select += [
-                "coalesce(b.frequency, 0) AS frequency", "coalesce(b.monetary, 0) AS monetary",
+                "coalesce(b.frequency, 0) AS frequency",
+                "coalesce(b.monetary, 0) AS monetary",
                 "b.monetary / nullif(b.frequency, 0) AS avg_order_value",
                 f"date_diff('day', b.last_ts, TIMESTAMP '{as_of}') AS recency_days",
                 f"date_diff('day', b.first_ts, TIMESTAMP '{as_of}') AS tenure_days",
-                "b.app_share", "b.web_share", "b.store_share", "b.discount_share",
+                "b.app_share",
+                "b.web_share",
+                "b.store_share",
+                "b.discount_share",
                 "coalesce(b.revenue_12m, 0) AS revenue_12m",
             ]
             joins.append("LEFT JOIN buy b USING (person_id)")
@@ -270,7 +281,10 @@ class ProfileBuilder:
             arg_min(channel, touch_ts) AS acquisition_channel
             FROM ({touches}) GROUP BY person_id"""
         if not spend:
-            return f"SELECT person_id, acquisition_channel, NULL::DOUBLE AS acquisition_cost FROM ({first})"
+            return (
+                "SELECT person_id, acquisition_channel, NULL::DOUBLE AS acquisition_cost "
+                f"FROM ({first})"
+            )
         return f"""WITH f AS ({first}),
             cost AS (SELECT campaign_id, sum(spend) AS spend FROM ({spend}) GROUP BY 1),
             acquired AS (SELECT campaign_id, count(*) AS n FROM f GROUP BY 1)

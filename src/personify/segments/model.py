@@ -64,7 +64,9 @@ class KSelectingKMeans:
             model = KMeans(n_clusters=k, n_init=10, random_state=self.random_state).fit(X)
             score = float(
                 silhouette_score(
-                    X, model.labels_, sample_size=min(self.silhouette_sample, len(X)),
+                    X,
+                    model.labels_,
+                    sample_size=min(self.silhouette_sample, len(X)),
                     random_state=self.random_state,
                 )
             )

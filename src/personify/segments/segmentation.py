@@ -76,9 +76,12 @@ class Segmentation:
         model = KSelectingKMeans(k=cfg.k, k_range=cfg.k_range, random_state=cfg.seed)
         model.fit(sample[features].to_numpy())
         centers = np.round(model.cluster_centers_, 10)
-        run_id = "seg-" + hashlib.sha256(
-            json.dumps([features, stats, centers.tolist()], sort_keys=True).encode()
-        ).hexdigest()[:12]
+        run_id = (
+            "seg-"
+            + hashlib.sha256(
+                json.dumps([features, stats, centers.tolist()], sort_keys=True).encode()
+            ).hexdigest()[:12]
+        )
         progress("score", 0.6)
         with engine.transaction():
             self._write(run_id, eligible, features, stats, z, model, centers)
@@ -231,10 +234,12 @@ class Segmentation:
                        || printf('£%.0f', contribution) || ' per customer) does not cover what '
                        || 'it cost to acquire (' || printf('£%.0f', acquisition_cost) || ')' END,
                      CASE WHEN {lapsed} THEN 'last bought ' || printf('%.0f', recency_days)
-                       || ' days ago on average, ' || printf('%.1f', recency_days / all_recency_days)
+                       || ' days ago on average, '
+                       || printf('%.1f', recency_days / all_recency_days)
                        || 'x longer than the norm' END,
                      CASE WHEN {many_returns} THEN 'returns ' || printf('%.0f%%', 100 * return_rate)
-                       || ' of items bought online, ' || printf('%.1f', return_rate / all_return_rate)
+                       || ' of items bought online, '
+                       || printf('%.1f', return_rate / all_return_rate)
                        || 'x the average' END
                    ], lambda x: x IS NOT NULL) AS negative_reasons,
                    coalesce({low_value} AND (coalesce({unprofitable}, false)
@@ -251,7 +256,8 @@ class Segmentation:
 
 
 _DDL = {
-    "segment_runs": """CREATE TABLE IF NOT EXISTS segment_runs (run_id VARCHAR, created_at TIMESTAMP,
+    "segment_runs": """CREATE TABLE IF NOT EXISTS segment_runs (run_id VARCHAR,
+        created_at TIMESTAMP,
         k INTEGER, silhouette DOUBLE, features VARCHAR, scaling VARCHAR, centroids VARCHAR,
         silhouettes VARCHAR)""",
     "segment_membership": """CREATE TABLE IF NOT EXISTS segment_membership (run_id VARCHAR,
