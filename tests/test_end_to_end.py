@@ -80,7 +80,8 @@ def test_every_persona_field_is_filled_from_data(demo) -> None:
     assert len({p["name"] for p in personas}) == k
     for p in personas:
         assert p["name"] and p["title"].startswith("The ")
-        assert p["description"].startswith("About ")
+        assert p["tagline"].endswith(".") and p["tagline"][0].isupper()
+        assert f"{p['name']} stands for about " in p["description"]
         assert p["size"]["customers"] > 0 and 0 < p["size"]["share"] < 1
         assert 0 <= p["value"]["revenue_share"] <= 1
         assert p["demographics"]["age"]["p25"] <= p["demographics"]["age"]["median"]
@@ -88,6 +89,7 @@ def test_every_persona_field_is_filled_from_data(demo) -> None:
         assert p["traits"] and all(abs(t["z"]) >= 0.25 for t in p["traits"])
         assert len(p["quotes"]) == 2
         assert p["themes"] and p["channels"] and p["categories"]
+        assert p["acquisition"] and all(a["channel"] for a in p["acquisition"])
         assert set(p["evidence"]) >= {"size", "demographics", "traits", "quotes"}
     shares = sum(p["size"]["share"] for p in personas)
     assert shares == pytest.approx(1.0, abs=0.01)

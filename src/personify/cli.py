@@ -201,14 +201,14 @@ def _run_all(ws: Workspace) -> None:
 
 
 def _print_personas(result: Any) -> None:
-    table = Table("persona", "customers", "share of revenue", "description", title="Personas")
+    table = Table("persona", "customers", "share of revenue", "in one line", title="Personas")
     for p in result.personas:
         name = f"{p['name']}, {p['title']}" + (" [red](negative)[/]" if p["negative"] else "")
         table.add_row(
             name,
             f"{p['size']['customers']:,}",
             f"{p['value']['revenue_share']:.0%}",
-            p["description"],
+            p["tagline"],
         )
     console.print(table)
     console.print(f"Persona JSON and Markdown: [bold]{result.output_dir / 'personas'}[/]")

@@ -127,7 +127,10 @@ class PersonaBuilder:
                     demo,
                     means.loc[sid],
                     pop,
-                    acquisition.get(sid, []),
+                    [
+                        {"channel": a["value"], "share": a["share"]}
+                        for a in acquisition.get(sid, [])
+                    ],
                     voice,
                 )
             )
@@ -279,16 +282,15 @@ class PersonaBuilder:
         categories.sort(key=lambda c: -c["share"])
         reasons = [] if seg.negative_reasons is None else [str(r) for r in seg.negative_reasons]
         negative = bool(seg.negative)
-        trait_words = [t["text"].split(" (")[0].lower() for t in traits[:3]]
+        trait_words = [t["text"].split(" (")[0] for t in traits[:3]]
+        trait_words = [w[0].lower() + w[1:] for w in trait_words]
+        if len(trait_words) > 1:
+            portrait = ", ".join(trait_words[:-1]) + " and " + trait_words[-1]
+        else:
+            portrait = trait_words[0] if trait_words else "looks like the average customer"
         description = (
-            f"About {int(seg.size):,} customers ({seg.share:.0%} of customers, "
-            f"{(seg.revenue_share or 0):.0%} of revenue) who "
-            + (
-                ", ".join(trait_words[:-1]) + " and " + trait_words[-1]
-                if len(trait_words) > 1
-                else (trait_words[0] if trait_words else "look like the average customer")
-            )
-            + "."
+            f"{name} stands for about {int(seg.size):,} customers ({seg.share:.0%} of customers, "
+            f"{(seg.revenue_share or 0):.0%} of revenue): {portrait}."
         )
         age = None
         if ages is not None and not pd.isna(ages[1]):
@@ -308,6 +310,7 @@ class PersonaBuilder:
             "name": name,
             "title": title,
             "description": description,
+            "tagline": portrait[0].upper() + portrait[1:] + ".",
             "negative": negative,
             "negative_reasons": reasons,
             "size": {"customers": int(seg.size), "share": round(float(seg.share), 4)},

@@ -31,8 +31,8 @@ FEATURES: list[Feature] = [
         "years",
         "demographic",
         model=True,
-        high="Older than most customers",
-        low="Younger than most customers",
+        high="Is older than most customers",
+        low="Is younger than most customers",
     ),
     Feature(
         "frequency",
@@ -78,8 +78,8 @@ FEATURES: list[Feature] = [
         "Days since first purchase",
         "days",
         "behavioral",
-        high="A long-standing customer",
-        low="A new customer",
+        high="Has been a customer for long",
+        low="Is a new customer",
     ),
     Feature(
         "app_share",
@@ -174,8 +174,8 @@ FEATURES: list[Feature] = [
         "Acquisition cost",
         "currency",
         "value",
-        high="Expensive to acquire",
-        low="Cheap to acquire",
+        high="Cost a lot to acquire",
+        low="Cost little to acquire",
     ),
 ]
 
