@@ -1,3 +1,5 @@
+from collections.abc import Iterator
+
 import duckdb
 import pytest
 from hypothesis import given, settings
@@ -7,11 +9,12 @@ from personify.identity._normalise import MACROS
 
 
 @pytest.fixture(scope="module")
-def con() -> duckdb.DuckDBPyConnection:
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
     c = duckdb.connect()
     for name, body in MACROS.items():
         c.execute(f"CREATE MACRO {name}{body}")
-    return c
+    yield c
+    c.close()
 
 
 def norm(con: duckdb.DuckDBPyConnection, macro: str, value: str | None) -> str | None:
