@@ -8,6 +8,7 @@ Texts are scrubbed of personal data before anything is kept.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,9 @@ import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from personify.privacy import scrub_text
+
+WORD = re.compile(r"[a-z']+")
+NEAR_REPEAT = 0.6  # share of the shorter quote's words found in the other
 
 
 @dataclass(frozen=True)
@@ -81,14 +85,15 @@ def _quotes(rows: pd.DataFrame, matrix: Any, top: list[int], n: int) -> list[dic
     length = rows["text"].str.len().to_numpy()
     score = np.where((length >= 40) & (length <= 320), score, -1.0)
     chosen: list[dict[str, str]] = []
-    seen: set[str] = set()
+    seen: list[set[str]] = []
     for i in np.argsort(-score, kind="stable"):
         if score[i] <= 0 or len(chosen) >= n:
             break
         row = rows.iloc[int(i)]
-        key = row["text"][:60].lower()
-        if key in seen:
+        words = set(WORD.findall(row["text"].lower()))
+        # Two quotes should say two things: skip near-repeats of one already chosen.
+        if any(len(words & w) > NEAR_REPEAT * min(len(words), len(w)) for w in seen):
             continue
-        seen.add(key)
+        seen.append(words)
         chosen.append({"text": row["text"], "source": row["source"], "date": str(row["date"])[:10]})
     return chosen
