@@ -102,7 +102,7 @@ def main() -> None:
         if args.quick
         else [10_000, 100_000, 1_000_000]
     )
-    console = Console()
+    console = Console(width=170)
     rows = []
     with tempfile.TemporaryDirectory(prefix="personify-bench-") as tmp:
         for n in sizes:

@@ -65,3 +65,18 @@ def test_init_refuses_invalid_sources_and_writes_nothing(tmp_path: Path) -> None
     with pytest.raises(ConfigError):
         Workspace.init(tmp_path / "w", sources={"x": {"kind": "nope", "path": "a.csv"}})
     assert not (tmp_path / "w").exists()
+
+
+def test_engine_memory_limit_must_be_a_size() -> None:
+    with pytest.raises(ConfigError, match=r"engine\.memory_limit: .*got 'lots'"):
+        parse_config({"engine": {"memory_limit": "lots"}})
+    assert parse_config({"engine": {"memory_limit": "512MB"}}).engine.memory_limit == "512MB"
+
+
+def test_workspace_engine_applies_the_memory_limit(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "w")
+    (tmp_path / "w" / "personify.yaml").write_text("engine: {memory_limit: 300MB}\n")
+    ws.close()
+    with Workspace(tmp_path / "w") as ws:
+        limit = ws.engine.scalar("SELECT current_setting('memory_limit')")
+    assert limit.replace(" ", "").startswith(("286.1MiB", "300.0MB", "286MiB"))

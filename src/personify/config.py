@@ -115,9 +115,19 @@ class PersonasConfig(_Model):
     seed: int = 7
 
 
+class EngineConfig(_Model):
+    """Bounds for the embedded engine; work beyond memory_limit spills to temp_directory."""
+
+    memory_limit: str = Field(
+        default="4GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)$"
+    )
+    temp_directory: str = ".personify-tmp"
+
+
 class Config(_Model):
     version: Literal[1] = 1
     database: str = "personify.duckdb"
+    engine: EngineConfig = Field(default_factory=EngineConfig)
     as_of: dt.date | None = Field(
         default=None, description="Reference date for recency and churn; default: latest data"
     )

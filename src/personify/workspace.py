@@ -71,7 +71,11 @@ class Workspace:
     @property
     def engine(self) -> DuckDBEngine:
         if self._engine is None:
-            self._engine = DuckDBEngine(self.resolve(self.config.database))
+            self._engine = DuckDBEngine(
+                self.resolve(self.config.database),
+                memory_limit=self.config.engine.memory_limit,
+                temp_directory=self.resolve(self.config.engine.temp_directory),
+            )
         return self._engine
 
     def resolve(self, relative: str) -> Path:

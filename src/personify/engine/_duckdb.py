@@ -64,12 +64,24 @@ class Engine:
 class DuckDBEngine(Engine):
     """The embedded default engine."""
 
-    def __init__(self, database: Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        database: Path,
+        *,
+        read_only: bool = False,
+        memory_limit: str | None = None,
+        temp_directory: Path | None = None,
+    ) -> None:
         self.database = Path(database)
         if read_only and not self.database.exists():
             raise WorkspaceError(f"no workspace database at {self.database}")
+        config: dict[str, str] = {}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if temp_directory:
+            config["temp_directory"] = str(temp_directory)
         try:
-            self.con = duckdb.connect(str(self.database), read_only=read_only)
+            self.con = duckdb.connect(str(self.database), read_only=read_only, config=config)
         except duckdb.Error as exc:
             raise WorkspaceError(f"cannot open workspace database {self.database}: {exc}") from exc
         self._depth = 0
