@@ -107,17 +107,13 @@ class IdentityResolver:
                 """CREATE OR REPLACE TABLE identity_links AS
                 SELECT r.source, r.record_id,
                        coalesce(
-                         'P' || lpad(CAST(min(l.label) FILTER (WHERE h.node_id IS NULL) AS VARCHAR),
-                                     9, '0'),
+                         'P' || lpad(CAST(min(l.label) FILTER (WHERE h.node_id IS NULL)
+                                          AS VARCHAR), 9, '0'),
                          'R' || substr(md5(r.source || ':' || r.record_id), 1, 12)) AS person_id,
                        1.0 AS match_weight,
-                       'exact:' || string_agg(DISTINCT i.id_type, ',' ORDER BY i.id_type)
-                         FILTER (WHERE h.node_id IS NULL) AS rule
+                       'exact:' || array_to_string(list_sort(list_distinct(
+                         list(r.id_type) FILTER (WHERE h.node_id IS NULL))), ',') AS rule
                 FROM _rec r JOIN _label l USING (node_id)
-                JOIN _nodes n USING (node_id)
-                JOIN identity_identifiers i
-                  ON i.source = r.source AND i.record_id = r.record_id
-                 AND i.id_type = n.id_type AND i.id_value = n.id_value
                 LEFT JOIN _hubs h USING (node_id)
                 GROUP BY r.source, r.record_id"""
             )
@@ -254,7 +250,7 @@ class IdentityResolver:
             f"""CREATE OR REPLACE TABLE golden_record AS
             WITH persons AS (
               SELECT person_id, count(*) AS n_records,
-                     string_agg(DISTINCT source, ',' ORDER BY source) AS sources
+                     array_to_string(list_sort(list_distinct(list(source))), ',') AS sources
               FROM identity_links GROUP BY person_id),
             attrs AS (SELECT person_id, {pick} FROM ({union}) GROUP BY person_id)
             SELECT p.person_id, {", ".join("a." + f for f in fields)}, p.n_records, p.sources
