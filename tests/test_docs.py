@@ -1,4 +1,4 @@
-"""Docs are checked by tests: every source kind, column, CLI command and config key is documented."""
+"""Docs are checked by tests: every source kind, column, command and config key is in them."""
 
 import re
 from pathlib import Path

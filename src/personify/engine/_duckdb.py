@@ -75,7 +75,7 @@ class DuckDBEngine(Engine):
         self.database = Path(database)
         if read_only and not self.database.exists():
             raise WorkspaceError(f"no workspace database at {self.database}")
-        config: dict[str, str] = {}
+        config: dict[str, str | bool | int | float | list[str]] = {}
         if memory_limit:
             config["memory_limit"] = memory_limit
         if temp_directory:
