@@ -59,3 +59,22 @@ def test_not_an_email_is_no_key(con) -> None:
 def test_codes_ignore_case_spaces_and_dashes(con) -> None:
     assert norm(con, "norm_code", " lc-0012 3456 ") == "LC00123456"
     assert norm(con, "norm_code", "  ") is None
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Jane.Doe@gmail.com", "janedoe@gmail.com"),
+        ("jane.doe+shop@gmail.com", "janedoe@gmail.com"),
+        ("jane.doe@googlemail.com", "janedoe@gmail.com"),
+        ("sam+news@outlook.com", "sam@outlook.com"),
+    ],
+)
+def test_one_mailbox_one_key(con, a: str, b: str) -> None:
+    assert norm(con, "norm_email", a) == norm(con, "norm_email", b)
+
+
+def test_dots_matter_outside_gmail(con) -> None:
+    assert norm(con, "norm_email", "jane.doe@outlook.com") != norm(
+        con, "norm_email", "janedoe@outlook.com"
+    )
