@@ -16,7 +16,8 @@ MACROS = {
     # One mailbox, one key: case and spaces never matter, a "+tag" never reaches
     # another mailbox, and Gmail ignores dots (googlemail.com is gmail.com).
     "email_clean": """(e) AS lower(replace(trim(e), ' ', ''))""",
-    "email_domain": """(c) AS regexp_replace(split_part(c, '@', 2), '^googlemail\\.com$', 'gmail.com')""",
+    "email_domain": """(c) AS
+        regexp_replace(split_part(c, '@', 2), '^googlemail\\.com$', 'gmail.com')""",
     "email_local": """(c) AS CASE WHEN email_domain(c) = 'gmail.com'
         THEN replace(split_part(split_part(c, '@', 1), '+', 1), '.', '')
         ELSE split_part(split_part(c, '@', 1), '+', 1) END""",
