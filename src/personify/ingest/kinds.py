@@ -30,6 +30,29 @@ class SourceKindSpec:
     identifiers: dict[str, str] = field(default_factory=dict)
 
 
+# Columns whose values identify or describe a person: never echoed in messages or logs.
+PERSONAL_COLUMNS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "birth_date",
+        "postcode",
+        "shipping_postcode",
+        "loyalty_card",
+        "card_number",
+        "customer_id",
+        "account_id",
+        "anonymous_id",
+        "user_id",
+        "subject",
+        "body",
+        "title",
+        "open_answer",
+    }
+)
+
 _PERSON = dict(first_name="string", last_name="string", email="string", phone="string")
 
 KINDS: dict[str, SourceKindSpec] = {

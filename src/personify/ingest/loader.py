@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from personify.config import ColumnSpec, SourceSpec
 from personify.errors import SourceError
 from personify.ingest._readers import READERS, Staged, json_path, quote_ident, quote_literal
-from personify.ingest.kinds import effective_columns
+from personify.ingest.kinds import PERSONAL_COLUMNS, effective_columns
 from personify.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -137,7 +137,13 @@ class Ingest:
             value = text if cspec.type == "string" else f"TRY_CAST({text} AS {sql_type})"
             typed.append(f"{value} AS {quote_ident(col)}")
             missing_msg = quote_literal(f"{col}: required value is missing")
-            bad_msg = f"'{col}: expected {cspec.type}, got ' || '''' || left({text}, 60) || ''''"
+            if col in PERSONAL_COLUMNS:
+                # Messages reach logs and terminals: a personal value stays in quarantine.
+                bad_msg = quote_literal(f"{col}: expected {cspec.type} (value kept in quarantine)")
+            else:
+                bad_msg = (
+                    f"'{col}: expected {cspec.type}, got ' || '''' || left({text}, 60) || ''''"
+                )
             checks.append(
                 f"CASE WHEN {text} IS NULL THEN {missing_msg if cspec.required else 'NULL'} "
                 f"WHEN {value} IS NULL THEN {bad_msg} END"
