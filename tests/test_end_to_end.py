@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
@@ -139,3 +140,28 @@ def test_negative_segments_have_reasons(demo) -> None:
         if row.negative:
             assert len(row.negative_reasons) >= 2
             assert row.revenue_share < row.share / 3
+
+
+def test_in_engine_scoring_matches_nearest_centroid_in_python(demo) -> None:
+    ws, _, _ = demo
+    run = ws.segments.latest_run()
+    features = json.loads(run["features"])
+    scaling = json.loads(run["scaling"])
+    centroids = json.loads(run["centroids"])
+    profiles = ws.engine.fetch_df(
+        "SELECT p.*, m.segment_id FROM profiles p JOIN segment_membership m USING (person_id) "
+        "WHERE m.run_id = ? ORDER BY person_id LIMIT 500",
+        [run["run_id"]],
+    )
+    z = []
+    for f in features:
+        x = profiles[f].astype(float)
+        if f in ("frequency", "monetary", "avg_order_value"):
+            x = np.log1p(x.clip(lower=0))
+        s = scaling[f]
+        z.append((x.fillna(s["median"]) - s["mean"]) / s["sd"])
+    X = np.column_stack(z)
+    ids = sorted(centroids, key=int)
+    C = np.array([[centroids[i][f] for f in features] for i in ids])
+    nearest = np.array([int(ids[j]) for j in ((X[:, None] - C[None]) ** 2).sum(-1).argmin(1)])
+    assert (nearest == profiles["segment_id"].to_numpy()).mean() > 0.99
