@@ -56,7 +56,8 @@ def segment_voices(
     for seg, idx in texts.groupby("segment_id").groups.items():
         rows = np.asarray(idx)
         seg_mean = np.asarray(matrix[rows].mean(axis=0)).ravel()
-        lift = seg_mean - overall
+        # KL-style contribution: frequent in the segment and much more than elsewhere.
+        lift = seg_mean * np.log((seg_mean + 1e-9) / (overall + 1e-9))
         top = [i for i in np.argsort(-lift, kind="stable")[: themes_per_segment * 3] if lift[i] > 0]
         top = _drop_nested(top, terms)[:themes_per_segment]
         themes: list[dict[str, float | str]] = [
