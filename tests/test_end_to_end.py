@@ -139,7 +139,7 @@ def test_negative_segments_have_reasons(demo) -> None:
     for row in segs.itertuples():
         if row.negative:
             assert len(row.negative_reasons) >= 2
-            assert row.revenue_share < row.share / 3
+            assert row.revenue_share < row.share / 4
 
 
 def test_in_engine_scoring_matches_nearest_centroid_in_python(demo) -> None:

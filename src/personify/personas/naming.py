@@ -25,8 +25,9 @@ TITLE_WORDS: dict[str, tuple[str, str]] = {
     "monetary": ("High-Spending", "Low-Spending"),
     "avg_order_value": ("Big-Basket", "Small-Basket"),
     "recency_days": ("Lapsing", "Active"),
-    "app_share": ("App-First", "Offline"),
-    "web_share": ("Web-Shop", "Offline"),
+    # Rarely using one online channel says nothing about the others: no word for "low".
+    "app_share": ("App-First", ""),
+    "web_share": ("Web-Shop", ""),
     "store_share": ("In-Store", "Online"),
     "discount_share": ("Deal-Seeking", "Full-Price"),
     "return_rate": ("Serial-Returning", "Decisive"),
@@ -74,7 +75,7 @@ def make_title(traits: list[tuple[str, float]]) -> str:
         words = TITLE_WORDS.get(feature)
         if words and len(adjectives) < 2:
             word = words[0] if z > 0 else words[1]
-            if word not in adjectives:
+            if word and word not in adjectives:
                 adjectives.append(word)
     if noun is None:
         noun = "Shopper"

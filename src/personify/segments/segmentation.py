@@ -186,11 +186,12 @@ class Segmentation:
     def _write_segments(self, run_id: str) -> None:
         """Size, value and the negative flag of each segment.
 
-        A segment is negative when it is low-value (its revenue share is under a
-        third of its size share) and either unprofitable (margin after returns does
-        not cover acquisition cost) or lapsed (it last bought 1.5x longer ago than
-        the norm). A low-value segment that is active and pays back is a growth
-        segment, not a negative one.
+        A segment is negative when it is low-value (each customer brings under a
+        quarter of the average customer's revenue) and either pays back poorly (its
+        margin after returns is under 3x what it cost to acquire: the common 3:1
+        LTV:CAC rule of thumb) or has lapsed (it last bought 1.5x longer ago than the
+        norm). A low-value segment that is active and pays back is a growth segment,
+        not a negative one.
         """
         engine = self.workspace.engine
         margin = self.workspace.config.segments.gross_margin
@@ -216,8 +217,8 @@ class Segmentation:
                    tot.return_rate AS all_return_rate, tot.recency_days AS all_recency_days
             FROM s, tot"""
         )
-        low_value = "revenue_share < share / 3"
-        unprofitable = "contribution < acquisition_cost"
+        low_value = "revenue_share < share / 4"
+        unprofitable = "contribution < 3 * acquisition_cost"
         lapsed = "recency_days >= 1.5 * all_recency_days"
         many_returns = "return_rate > 1.5 * all_return_rate"
         engine.sql(
@@ -231,8 +232,10 @@ class Segmentation:
                        || ' of revenue from ' || printf('%.0f%%', 100 * share)
                        || ' of customers' END,
                      CASE WHEN {unprofitable} THEN 'its margin after returns ('
-                       || printf('£%.0f', contribution) || ' per customer) does not cover what '
-                       || 'it cost to acquire (' || printf('£%.0f', acquisition_cost) || ')' END,
+                       || printf('£%.0f', contribution) || ' per customer) is only '
+                       || printf('%.1f', contribution / acquisition_cost)
+                       || 'x what it cost to acquire (' || printf('£%.0f', acquisition_cost)
+                       || '); 3x is the usual bar' END,
                      CASE WHEN {lapsed} THEN 'last bought ' || printf('%.0f', recency_days)
                        || ' days ago on average, '
                        || printf('%.1f', recency_days / all_recency_days)
