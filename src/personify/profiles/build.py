@@ -35,6 +35,10 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "other"
 
 
+# Parallel sums of floats differ in their last bits from run to run; money is
+# rounded to pence and shares to 6 places so the same data gives the same profiles.
+
+
 class ProfileBuilder:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
@@ -77,14 +81,14 @@ class ProfileBuilder:
         if purchases:
             ctes["purchases"] = purchases
             ctes["buy"] = f"""
-                SELECT person_id, count(*) AS frequency, sum(amount) AS monetary,
+                SELECT person_id, count(*) AS frequency, round(sum(amount), 2) AS monetary,
                   min(ts) AS first_ts, max(ts) AS last_ts,
                   avg(CASE WHEN channel = 'app' THEN 1.0 ELSE 0.0 END) AS app_share,
                   avg(CASE WHEN channel = 'web' THEN 1.0 ELSE 0.0 END) AS web_share,
                   avg(CASE WHEN channel = 'store' THEN 1.0 ELSE 0.0 END) AS store_share,
                   avg(CASE WHEN discounted THEN 1.0 ELSE 0.0 END) AS discount_share,
-                  sum(CASE WHEN ts >= TIMESTAMP '{as_of}' - INTERVAL 365 DAY
-                      THEN amount ELSE 0 END) AS revenue_12m
+                  round(sum(CASE WHEN ts >= TIMESTAMP '{as_of}' - INTERVAL 365 DAY
+                      THEN amount ELSE 0 END), 2) AS revenue_12m
                 FROM purchases GROUP BY person_id"""
         progress("items and categories", 0.3)
         categories: list[str] = []
@@ -100,8 +104,9 @@ class ProfileBuilder:
                 ).fetchall()
             ]
             cat_cols = ", ".join(
-                f"sum(CASE WHEN category = '{c.replace(chr(39), chr(39) * 2)}' THEN amount "
-                f"ELSE 0 END) / nullif(sum(amount), 0) AS {CATEGORY_PREFIX}{_slug(c)}"
+                f"round(sum(CASE WHEN category = '{c.replace(chr(39), chr(39) * 2)}' "
+                f"THEN amount ELSE 0 END) / nullif(sum(amount), 0), 6) "
+                f"AS {CATEGORY_PREFIX}{_slug(c)}"
                 for c in categories
             )
             ctes["item_stats"] = f"""

@@ -121,7 +121,10 @@ class Segmentation:
         for i, (f, m) in enumerate(usable):
             mean, sd = moments[2 * i], moments[2 * i + 1]
             if sd and sd > 1e-9 and math.isfinite(sd):
-                stats[f] = {"median": float(m), "mean": float(mean), "sd": float(sd)}
+                # 10 significant digits: parallel float sums vary in the last bits.
+                stats[f] = {
+                    k: float(f"{v:.10g}") for k, v in (("median", m), ("mean", mean), ("sd", sd))
+                }
         if len(stats) < 2:
             raise StageError("fewer than two profile attributes vary across customers")
         return list(stats), stats
