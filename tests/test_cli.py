@@ -59,3 +59,22 @@ def test_workspace_from_environment_variable(tmp_path: Path, monkeypatch) -> Non
     monkeypatch.setenv("PERSONIFY_WORKSPACE", str(tmp_path / "env-ws"))
     result = runner.invoke(app, ["check"])
     assert result.exit_code == 0, result.output
+
+
+def test_demo_runs_end_to_end_and_reuses_its_data(tmp_path: Path) -> None:
+    args = ["demo", "--dir", str(tmp_path / "d"), "--customers", "800", "--seed", "3"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "Personas" in first.output and "report.html" in first.output
+    report = tmp_path / "d" / "workspace" / "output" / "report.html"
+    assert report.is_file()
+    personas_dir = tmp_path / "d" / "workspace" / "output" / "personas"
+    before = sorted(p.name for p in personas_dir.iterdir())
+    data_file = tmp_path / "d" / "data" / "sources" / "orders.parquet"
+    stamp = data_file.stat().st_mtime_ns
+    second = runner.invoke(app, args)
+    assert second.exit_code == 0, second.output
+    assert "Reusing demo data" in second.output
+    assert data_file.stat().st_mtime_ns == stamp
+    after = sorted(p.name for p in personas_dir.iterdir())
+    assert after == before and any(n.endswith(".json") for n in after)
