@@ -55,13 +55,28 @@ class IdentityResolver:
                 "person-level sources first (personify ingest)"
             )
         max_degree = self.workspace.config.identity.max_cluster_size
+        types = "[" + ", ".join(f"'{t}'" for t in sorted(NORMALISER)) + "]"
         progress("identifiers", 0.05)
         with engine.transaction():
             engine.sql(
-                f"""CREATE OR REPLACE TABLE identity_identifiers AS
-                SELECT DISTINCT source, record_id, id_type, id_value
+                f"""CREATE OR REPLACE TEMP TABLE _raw_ids AS
+                SELECT source, record_id, id_type, raw_value
                 FROM ({" UNION ALL ".join(selects)})
-                WHERE id_value IS NOT NULL AND record_id IS NOT NULL"""
+                WHERE raw_value IS NOT NULL AND record_id IS NOT NULL"""
+            )
+            # Normalise each distinct raw value once: one email recurs in many records,
+            # and the normalisers' string functions are the costly part at scale.
+            normalise = " ".join(f"WHEN '{t}' THEN {fn}(raw_value)" for t, fn in NORMALISER.items())
+            engine.sql(
+                f"""CREATE OR REPLACE TEMP TABLE _norm AS
+                SELECT id_type, raw_value, CASE id_type {normalise} END AS id_value
+                FROM (SELECT DISTINCT id_type, raw_value FROM _raw_ids)"""
+            )
+            engine.sql(
+                """CREATE OR REPLACE TABLE identity_identifiers AS
+                SELECT r.source, r.record_id, r.id_type, n.id_value
+                FROM _raw_ids r JOIN _norm n USING (id_type, raw_value)
+                WHERE n.id_value IS NOT NULL"""
             )
             engine.sql(
                 """CREATE OR REPLACE TEMP TABLE _nodes AS
@@ -104,22 +119,29 @@ class IdentityResolver:
                 FROM _nodes n JOIN _label l USING (node_id)"""
             )
             engine.sql(
-                """CREATE OR REPLACE TABLE identity_links AS
-                SELECT r.source, r.record_id,
-                       coalesce(
-                         'P' || lpad(CAST(min(l.label) FILTER (WHERE h.node_id IS NULL)
-                                          AS VARCHAR), 9, '0'),
-                         'R' || substr(md5(r.source || ':' || r.record_id), 1, 12)) AS person_id,
+                f"""CREATE OR REPLACE TABLE identity_links AS
+                WITH r AS (
+                  SELECT r.source, r.record_id,
+                         min(l.label) FILTER (WHERE h.node_id IS NULL) AS label,
+                         -- the kinds of key that linked the record, as bits: far cheaper
+                         -- than collecting strings over millions of records
+                         bit_or(1 << (list_position({types}, r.id_type) - 1))
+                           FILTER (WHERE h.node_id IS NULL) AS key_bits
+                  FROM _rec r JOIN _label l USING (node_id)
+                  LEFT JOIN _hubs h USING (node_id)
+                  GROUP BY r.source, r.record_id)
+                SELECT source, record_id,
+                       coalesce('P' || lpad(CAST(label AS VARCHAR), 9, '0'),
+                                'R' || substr(md5(source || ':' || record_id), 1, 12))
+                         AS person_id,
                        1.0 AS match_weight,
-                       'exact:' || array_to_string(list_sort(list_distinct(
-                         list(r.id_type) FILTER (WHERE h.node_id IS NULL))), ',') AS rule
-                FROM _rec r JOIN _label l USING (node_id)
-                LEFT JOIN _hubs h USING (node_id)
-                GROUP BY r.source, r.record_id"""
+                       'exact:' || array_to_string(list_filter({types},
+                         lambda t, i: (key_bits >> (i - 1)) & 1 = 1), ',') AS rule
+                FROM r"""
             )
             progress("golden record", 0.9)
             self._golden_record()
-            for t in ("_nodes", "_rec", "_hubs", "_edges", "_label"):
+            for t in ("_raw_ids", "_norm", "_nodes", "_rec", "_hubs", "_edges", "_label"):
                 engine.sql(f"DROP TABLE IF EXISTS {t}")
         stats = engine.sql(
             """SELECT (SELECT count(*) FROM identity_links),
@@ -140,10 +162,14 @@ class IdentityResolver:
             for id_type, column in kind.identifiers.items():
                 if id_type not in keys:
                     continue
+                # Only sources with several rows per record need de-duplicating: a
+                # DISTINCT over every source is the stage's costliest step at scale.
+                distinct = "DISTINCT " if kind.rows_per_record > 1 else ""
                 selects.append(
-                    f"SELECT '{name}' AS source, CAST({kind.record_id} AS VARCHAR) AS record_id, "
-                    f"'{id_type}' AS id_type, {NORMALISER[id_type]}(CAST({column} AS VARCHAR)) "
-                    f"AS id_value FROM raw_{name}"
+                    f"SELECT {distinct}'{name}' AS source, "
+                    f"CAST({kind.record_id} AS VARCHAR) AS record_id, "
+                    f"'{id_type}' AS id_type, CAST({column} AS VARCHAR) AS raw_value "
+                    f"FROM raw_{name}"
                 )
         return selects
 
@@ -233,7 +259,7 @@ class IdentityResolver:
                     f"ON l.source = '{name}' AND l.record_id = CAST(r.{rid} AS VARCHAR)"
                 )
         pick = ",\n".join(
-            f"arg_min({f}, [_priority, -coalesce(epoch(_recency), 0)]) "
+            f"arg_min({f}, _priority * 1e11 - coalesce(epoch(_recency), 0)) "
             f"FILTER (WHERE {f} IS NOT NULL) AS {f}"
             for f in fields
         )

@@ -28,6 +28,8 @@ class SourceKindSpec:
     columns: dict[str, ColumnSpec]
     # identifier type -> canonical column holding it
     identifiers: dict[str, str] = field(default_factory=dict)
+    # >1 when a record spans rows (a receipt's lines share its receipt_id)
+    rows_per_record: int = 1
 
 
 # Columns whose values identify or describe a person: never echoed in messages or logs.
@@ -156,6 +158,7 @@ KINDS: dict[str, SourceKindSpec] = {
                 discount="number",
             ),
             {"loyalty_card": "loyalty_card"},
+            rows_per_record=2,
         ),
         SourceKindSpec(
             "events",
