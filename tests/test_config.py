@@ -35,7 +35,7 @@ def test_every_problem_is_reported_at_once_with_its_key_path() -> None:
     assert "sources.orders.columns.amount.type: expected a column type" in text
     assert "got 'money'" in text
     assert "sources.crm.kind: expected a source kind" in text
-    assert "sources.tickets.path: required key is missing" in text
+    assert "sources.tickets: give exactly one of 'path' (files) or 'database'" in text
     assert "segments.colour: unknown key" in text
     assert any(p.startswith("segments.k") for p in problems)
     assert len(problems) >= 5

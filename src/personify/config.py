@@ -8,6 +8,7 @@ fixes the file once instead of once per error.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,6 +24,7 @@ COLUMN_TYPES: tuple[str, ...] = ColumnType.__args__  # type: ignore[attr-defined
 
 SourceKind = Literal[
     "customers",
+    "customer_attributes",
     "loyalty_members",
     "products",
     "orders",
@@ -39,9 +41,14 @@ SourceKind = Literal[
 ]
 SOURCE_KINDS: tuple[str, ...] = SourceKind.__args__  # type: ignore[attr-defined]
 
+# Person keys the kinds know. A column may also name a key space of its own
+# (``key: member_no``): columns of different sources with one key space link.
 IdentifierType = Literal[
     "email", "phone", "loyalty_card", "account_id", "customer_id", "anonymous_id"
 ]
+KEY_NAME = r"^[a-z][a-z0-9_]{0,39}$"
+
+Scalar = str | int | float | bool | None
 
 
 class _Model(BaseModel):
@@ -50,38 +57,203 @@ class _Model(BaseModel):
 
 
 class ColumnSpec(_Model):
-    """How one canonical column is read from a source."""
+    """How one column is read from a source.
 
-    type: ColumnType = "string"
+    Only what differs from the kind needs saying: a column mapped with only
+    ``source:`` keeps the kind's type and required flag.
+    """
+
+    type: ColumnType | None = Field(default=None, description="Default: the kind's type")
     source: str | None = Field(
-        default=None, description="Column name in the file when it differs from the canonical name"
+        default=None, description="The file's column name (or dotted JSON path) when it differs"
     )
-    required: bool = False
+    expr: str | None = Field(
+        default=None,
+        description="A derived value: an expression over the row's columns (see docs/sources.md)",
+    )
+    required: bool | None = Field(default=None, description="Default: the kind's flag")
+    format: str | list[str] | None = Field(
+        default=None, description="strptime format(s) of a date or timestamp: '%d/%m/%Y'"
+    )
+    timezone: str | None = Field(
+        default=None, description="IANA zone of naive timestamps; they are stored in UTC"
+    )
+    decimal: Literal[".", ","] | None = Field(
+        default=None, description="Decimal separator of a number written as text ('1.234,56')"
+    )
+    values: dict[str, Scalar] | None = Field(
+        default=None, description="Value map applied to the raw text: {M: male, F: female}"
+    )
+    currency: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code of a money column; converted to the workspace currency",
+    )
+    min: float | str | None = Field(default=None, description="Smallest valid value")
+    max: float | str | None = Field(default=None, description="Largest valid value")
+    allowed: list[Scalar] | None = Field(
+        default=None, description="The only valid values (after the value map)"
+    )
+    key: str | None = Field(
+        default=None,
+        pattern=KEY_NAME,
+        description="The person key space this column holds (e.g. customer_id)",
+    )
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> ColumnSpec:
+        if self.source is not None and self.expr is not None:
+            raise ValueError("give either 'source' or 'expr', not both")
+        return self
+
+
+AttributeRole = Literal["numeric", "categorical", "boolean", "date", "text"]
+ROLE_TYPES: dict[str, ColumnType] = {
+    "numeric": "number",
+    "categorical": "string",
+    "boolean": "boolean",
+    "date": "date",
+    "text": "string",
+}
+
+
+class AttributeSpec(ColumnSpec):
+    """A custom person attribute: flows into profiles, segments and persona cards."""
+
+    role: AttributeRole
+    label: str | None = Field(default=None, description="As shown on cards; default from name")
+    segment: bool = Field(default=True, description="May be used by segmentation")
+
+    @property
+    def column_type(self) -> ColumnType:
+        return self.type or ROLE_TYPES[self.role]
+
+
+class ScaleSpec(ColumnSpec):
+    """A survey question answered on a numeric scale (1 to 5, 0 to 10, ...)."""
+
+    label: str | None = None
+    range: tuple[float, float] = (1, 5)
+
+    @model_validator(mode="after")
+    def _range_ordered(self) -> ScaleSpec:
+        if self.range[0] >= self.range[1]:
+            raise ValueError(f"range must be [low, high] with low < high, got {list(self.range)}")
+        return self
+
+
+class AnswerSpec(ColumnSpec):
+    """An open-answer text column of a survey (quotes and themes, scrubbed for display)."""
+
+    label: str | None = None
+
+
+class CsvOptions(_Model):
+    """How a CSV file is written; anything left out is detected."""
+
+    delimiter: str | None = Field(default=None, min_length=1, max_length=1)
+    quote: str | None = Field(default=None, max_length=1)
+    escape: str | None = Field(default=None, max_length=1)
+    encoding: str | None = Field(default=None, description="utf-8 (default; a BOM is skipped), latin-1, cp1252, ...")
+    header: bool = True
+    skip_rows: Annotated[int, Field(ge=0)] = 0
+
+
+class DatabaseSpec(_Model):
+    """A table or a query of a database server (PostgreSQL), read in streamed batches."""
+
+    url: str = Field(description="postgresql://user@host:port/db; ${ENV_VAR} is expanded")
+    table: str | None = None
+    query: str | None = None
+    updated_at: str | None = Field(
+        default=None, description="Column for incremental loads: only rows changed since the last"
+    )
+    batch_rows: Annotated[int, Field(ge=100)] = 50_000
+
+    @model_validator(mode="after")
+    def _table_or_query(self) -> DatabaseSpec:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of 'table' or 'query'")
+        return self
+
+
+FileFormat = Literal["csv", "parquet", "json", "jsonl", "xlsx"]
+SUFFIX_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".xlsx": "xlsx",
+}
 
 
 class SourceSpec(_Model):
-    """One input: a file (CSV, Parquet or JSON lines) of a known kind."""
+    """One input of a known kind: a file (or a glob of files) or a database table/query."""
 
     kind: SourceKind
-    path: str
-    format: Literal["csv", "parquet", "jsonl"] | None = None
+    path: str | None = Field(default=None, description="A file, or a glob such as 'exports/*.csv'")
+    database: DatabaseSpec | None = None
+    format: FileFormat | None = None
+    csv: CsvOptions = Field(default_factory=CsvOptions)
+    sheet: str | None = Field(default=None, description="xlsx: the sheet (default: the first)")
     columns: dict[str, ColumnSpec] = Field(default_factory=dict)
+    attributes: dict[str, AttributeSpec] = Field(default_factory=dict)
+    scales: dict[str, ScaleSpec] = Field(default_factory=dict)
+    answers: dict[str, AnswerSpec] = Field(default_factory=dict)
+    record_key: list[str] | None = Field(
+        default=None, description="Columns that identify a record (default: the kind's id)"
+    )
     max_bad_fraction: Annotated[float, Field(ge=0.0, le=1.0)] = 0.05
+
+    @model_validator(mode="after")
+    def _one_location(self) -> SourceSpec:
+        if (self.path is None) == (self.database is None):
+            raise ValueError("give exactly one of 'path' (files) or 'database'")
+        names = [*self.columns, *self.attributes, *self.scales, *self.answers]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"column names declared twice (columns/attributes/scales): {dupes}")
+        bad = [n for n in names if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", n)]
+        if bad:
+            raise ValueError(f"column names must be letters, digits and '_', got {bad}")
+        return self
 
     @property
     def file_format(self) -> str:
         if self.format:
             return self.format
-        suffix = Path(self.path).suffix.lower()
-        return {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(
-            suffix, "csv"
-        )
+        if self.database is not None:
+            return "database"
+        return SUFFIX_FORMATS.get(Path(self.path or "").suffix.lower(), "csv")
+
+
+class LocaleConfig(_Model):
+    """Where the company is: phone numbers, money and names on cards follow it."""
+
+    country: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{2}$",
+        description="ISO 3166 code: the region of phone numbers written without +country code",
+    )
+    currency: str | None = Field(
+        default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217 code money is reported in"
+    )
+    language: str = Field(default="en", pattern=r"^[a-z]{2}(_[A-Z]{2})?$")
+    exchange_rates: dict[
+        Annotated[str, Field(pattern=r"^[A-Z]{3}$")], Annotated[float, Field(gt=0)]
+    ] = Field(
+        default_factory=dict,
+        description="Units of the workspace currency per unit of another: {USD: 0.92}",
+    )
 
 
 class IdentityConfig(_Model):
     """Exact-key linking: records sharing a normalised key belong to one person."""
 
-    keys: list[IdentifierType] = Field(
+    keys: list[Annotated[str, Field(pattern=KEY_NAME)]] = Field(
         default_factory=lambda: [  # type: ignore[arg-type]
             "email",
             "phone",
@@ -128,6 +300,7 @@ class Config(_Model):
     version: Literal[1] = 1
     database: str = "personify.duckdb"
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    locale: LocaleConfig = Field(default_factory=LocaleConfig)
     as_of: dt.date | None = Field(
         default=None, description="Reference date for recency and churn; default: latest data"
     )
@@ -158,6 +331,8 @@ def _describe(error: Any) -> str:
         msg = "unknown key (check the spelling)"
     elif kind == "missing":
         msg = "required key is missing"
+    elif kind == "value_error":
+        msg = str(error["msg"]).removeprefix("Value error, ")
     else:
         msg = f"{error['msg']}, got {got!r}" if "input" in error else error["msg"]
     return f"{loc}: {msg}" if loc else msg
@@ -170,9 +345,15 @@ def parse_config(data: Any, *, path: str = CONFIG_FILE) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(path, [f"expected a mapping at the top level, got {type(data).__name__}"])
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(path, [_describe(e) for e in exc.errors()]) from None
+    from personify.ingest.kinds import kind_problems  # kinds build on this module
+
+    problems = kind_problems(config.sources)
+    if problems:
+        raise ConfigError(path, problems)
+    return config
 
 
 def load_config(path: Path) -> Config:

@@ -60,6 +60,25 @@ _PERSON = dict(first_name="string", last_name="string", email="string", phone="s
 KINDS: dict[str, SourceKindSpec] = {
     k.name: k
     for k in [
+        # A table of attributes per customer (a telecom's contract, tenure, charges):
+        # the attributes themselves are declared per source under 'attributes:'.
+        SourceKindSpec(
+            "customer_attributes",
+            "customer_id",
+            _cols(
+                ("customer_id",),
+                customer_id="string",
+                email="string",
+                phone="string",
+                account_id="string",
+            ),
+            {
+                "customer_id": "customer_id",
+                "email": "email",
+                "phone": "phone",
+                "account_id": "account_id",
+            },
+        ),
         SourceKindSpec(
             "customers",
             "customer_id",
@@ -181,16 +200,16 @@ KINDS: dict[str, SourceKindSpec] = {
                     query="string",
                 ),
                 # Segment-spec names differ from ours: map the JSON paths.
-                "message_id": ColumnSpec(source="messageId", required=True),
-                "anonymous_id": ColumnSpec(source="anonymousId"),
-                "user_id": ColumnSpec(source="userId"),
-                "email": ColumnSpec(source="traits.email"),
-                "channel": ColumnSpec(source="context.channel"),
-                "page_path": ColumnSpec(source="properties.path"),
-                "category": ColumnSpec(source="properties.category"),
-                "product_id": ColumnSpec(source="properties.product_id"),
+                "message_id": ColumnSpec(type="string", source="messageId", required=True),
+                "anonymous_id": ColumnSpec(type="string", source="anonymousId"),
+                "user_id": ColumnSpec(type="string", source="userId"),
+                "email": ColumnSpec(type="string", source="traits.email"),
+                "channel": ColumnSpec(type="string", source="context.channel"),
+                "page_path": ColumnSpec(type="string", source="properties.path"),
+                "category": ColumnSpec(type="string", source="properties.category"),
+                "product_id": ColumnSpec(type="string", source="properties.product_id"),
                 "price": ColumnSpec(type="number", source="properties.price"),
-                "query": ColumnSpec(source="properties.query"),
+                "query": ColumnSpec(type="string", source="properties.query"),
             },
             {"account_id": "user_id", "email": "email", "anonymous_id": "anonymous_id"},
         ),
@@ -288,8 +307,58 @@ KINDS: dict[str, SourceKindSpec] = {
 }
 
 
+def merge_column(base: ColumnSpec | None, override: ColumnSpec) -> ColumnSpec:
+    """A user's column spec over the kind's: what the user left unset, the kind decides."""
+    if base is None:
+        return override
+    given = override.model_dump(exclude_unset=True, exclude_none=True)
+    return base.model_copy(update=given)
+
+
 def effective_columns(spec: SourceSpec) -> tuple[dict[str, ColumnSpec], set[str]]:
-    """The kind's columns overlaid with the source's own; and which ones the user declared."""
-    columns = dict(KINDS[spec.kind].columns)
-    columns.update(spec.columns)
-    return columns, set(spec.columns)
+    """The kind's columns overlaid with the source's own; and which ones the user declared.
+
+    Custom attributes, survey scales and answers are columns too (typed by their role).
+    """
+    kind = KINDS[spec.kind].columns
+    columns = dict(kind)
+    for name, col in spec.columns.items():
+        columns[name] = merge_column(kind.get(name), col)
+    for name, attr in spec.attributes.items():
+        columns[name] = ColumnSpec(**{**_column_fields(attr), "type": attr.column_type})
+    for name, scale in spec.scales.items():
+        lo, hi = scale.range
+        columns[name] = ColumnSpec(
+            **{"min": lo, "max": hi, **_column_fields(scale), "type": scale.type or "number"}
+        )
+    for name, answer in spec.answers.items():
+        columns[name] = ColumnSpec(**{**_column_fields(answer), "type": "string"})
+    declared = set(spec.columns) | set(spec.attributes) | set(spec.scales) | set(spec.answers)
+    return {n: c if c.type else c.model_copy(update={"type": "string"}) for n, c in columns.items()}, declared
+
+
+def _column_fields(spec: ColumnSpec) -> dict[str, object]:
+    return {
+        k: v for k, v in spec.model_dump(exclude_none=True).items() if k in ColumnSpec.model_fields
+    }
+
+
+def kind_problems(sources: dict[str, SourceSpec]) -> list[str]:
+    """Config problems that need the kinds: a column the kind does not know, and so on."""
+    problems = []
+    for name, spec in sources.items():
+        kind = KINDS[spec.kind]
+        for col in spec.columns:
+            if col not in kind.columns:
+                problems.append(
+                    f"sources.{name}.columns.{col}: the {spec.kind} kind has no column '{col}' "
+                    f"(its columns: {', '.join(kind.columns)}); declare other columns under "
+                    "'attributes:' with a role"
+                )
+        clash = sorted(set(kind.columns) & (set(spec.attributes) | set(spec.scales)))
+        for col in clash:
+            problems.append(
+                f"sources.{name}: '{col}' is a column of the {spec.kind} kind; "
+                "map it under 'columns:' instead"
+            )
+    return problems
