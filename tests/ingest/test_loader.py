@@ -13,7 +13,7 @@ CRM = (
     "C2,b@x.com,1985-13-45,false\n"  # line 3: impossible date
     "C3,c@x.com\n"  # line 4: too few fields
     ",d@x.com,1990-01-01,true\n"  # line 5: required id missing
-    'C5,"e,quoted@x.com",1991-02-03,yes-ish\n'  # line 6: bad boolean
+    'C5,"e@x.com",1991-02-03,yes-ish\n'  # line 6: bad boolean
     "C6,f@x.com,1992-02-03,false\n"
 )
 
@@ -28,10 +28,14 @@ def test_bad_csv_rows_are_quarantined_with_file_row_line_and_field(make_workspac
     q = ws.engine.fetch_df("SELECT line, reason, record FROM quarantine ORDER BY line")
     assert q["line"].tolist() == [3, 4, 5, 6]
     reasons = q["reason"].tolist()
-    assert reasons[0] == "birth_date: expected date (value kept in quarantine)"
+    assert reasons[0] == (
+        "birth_date: expected a date (YYYY-MM-DD, or declare its format) (value kept in quarantine)"
+    )
     assert "MISSING COLUMNS" in reasons[1]
     assert reasons[2] == "customer_id: required value is missing"
-    assert reasons[3] == "marketing_consent: expected boolean, got 'yes-ish'"
+    assert reasons[3] == (
+        "marketing_consent: expected true/false (map other values with 'values:'), got 'yes-ish'"
+    )
     # The quarantined record is the row as it was in the file.
     assert json.loads(q["record"][0])["birth_date"] == "1985-13-45"
     assert q["record"][1] == "C3,c@x.com"
@@ -68,7 +72,7 @@ def test_too_many_bad_rows_fail_the_whole_load_and_change_nothing(
         ws.ingest.run()
     message = str(info.value)
     assert "source 'orders'" in message and "1 of 2 rows" in message
-    assert "orders.csv row 1 (line 2): total: expected number, got 'five'" in message
+    assert "orders.csv row 1 (line 2): total: expected a number, got 'five'" in message
     # crm was loaded before orders failed, and was rolled back with it.
     assert ws.engine.count("raw_crm") == 1
     assert ws.engine.count("raw_orders") == 1
@@ -80,7 +84,7 @@ def test_declared_column_missing_from_file_is_named(make_workspace) -> None:
         {"orders": ("orders", "o.csv", "order_id,order_ts,amount\nO1,2024-01-01,5\n")},
         orders={"columns": {"total": {"type": "number", "source": "grand_total"}}},
     )
-    with pytest.raises(SourceError, match=r"o\.csv has no column\(s\) \['grand_total'\]"):
+    with pytest.raises(SourceError, match=r"o\.csv has no column 'grand_total'; its columns are: order_id, order_ts, amount"):
         ws.ingest.run()
     assert not ws.engine.has_table("raw_orders")
 
@@ -155,7 +159,10 @@ def test_jsonl_malformed_line_is_quarantined(make_workspace) -> None:
     q = ws.engine.fetch_df("SELECT line, reason FROM quarantine ORDER BY line")
     assert q["line"].tolist() == [2, 4]
     assert q["reason"][0] == "not a valid JSON object"
-    assert q["reason"][1] == "timestamp: expected timestamp, got 'not a time'"
+    assert q["reason"][1] == (
+        "timestamp: expected a timestamp (YYYY-MM-DD HH:MM:SS, or declare its format), "
+        "got 'not a time'"
+    )
 
 
 def test_parquet_source_is_cast_to_canonical_types(make_workspace, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ describe a segment) comes back through :meth:`Engine.fetch_df`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,11 @@ class Engine:
         yield  # pragma: no cover
 
     def list_tables(self) -> list[str]:
+        raise NotImplementedError
+
+    def create_function(
+        self, name: str, fn: Callable[..., Any], params: list[str], returns: str
+    ) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -85,6 +90,20 @@ class DuckDBEngine(Engine):
         except duckdb.Error as exc:
             raise WorkspaceError(f"cannot open workspace database {self.database}: {exc}") from exc
         self._depth = 0
+        self._functions: set[str] = set()
+        # Timestamps are stored and compared in UTC whatever the machine's zone.
+        self.con.execute("SET TimeZone = 'UTC'")
+
+    def create_function(
+        self, name: str, fn: Callable[..., Any], params: list[str], returns: str
+    ) -> None:
+        """Register a Python scalar function for SQL (once per connection; NULL in, fn decides)."""
+        if name in self._functions:
+            return
+        self.con.create_function(
+            name, fn, params, returns, null_handling="special", side_effects=False
+        )
+        self._functions.add(name)
 
     def sql(self, query: str, params: list[Any] | None = None) -> Any:
         try:

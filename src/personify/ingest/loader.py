@@ -1,52 +1,83 @@
-"""The ingest stage: source files -> typed ``raw_<source>`` tables + ``quarantine``.
+"""The ingest stage: sources -> typed ``raw_<source>`` tables + ``quarantine``.
 
-A load is all or nothing: every source is read, checked and written inside one
-transaction, so a missing file or a source with too many bad rows leaves the
-workspace exactly as it was. Rows that fail a check are not dropped: they go
-to ``quarantine`` with the file, row, line and the reason.
+Every run is a batch with an id, recorded per source in ``load_batches``. A
+batch is all or nothing: every source is read, checked and written inside one
+transaction, so a missing file, a source with too many bad rows or a crash
+leaves the workspace exactly as it was.
+
+Loads are incremental. A source whose files and mapping are unchanged is
+skipped; otherwise only rows whose content hash (``_row_hash``) is new are
+checked and written: a row with the record id of a loaded one replaces it, the
+others are appended. A changed mapping, a keyless source that lost rows, or
+``full_refresh`` rebuilds the source from its files. Rows that fail a check go
+to ``quarantine`` with the file, row, line, columns and reason, and the rest
+loads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import hashlib
+import json
 import logging
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from personify.config import ColumnSpec, SourceSpec
 from personify.errors import SourceError
+from personify.ingest._columns import CompiledColumn, compile_column, register_checks
 from personify.ingest._readers import READERS, Staged, json_path, quote_ident, quote_literal
-from personify.ingest.kinds import PERSONAL_COLUMNS, effective_columns
+from personify.ingest.kinds import KINDS, PERSONAL_COLUMNS, effective_columns
 from personify.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
+    from personify.engine import DuckDBEngine
     from personify.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-SQL_TYPES = {
-    "string": "VARCHAR",
-    "integer": "BIGINT",
-    "number": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",
+QUARANTINE_COLUMNS = {
+    "source": "VARCHAR",
+    "file": "VARCHAR",
+    "batch_id": "VARCHAR",
+    "loaded_at": "TIMESTAMP",
+    "row": "BIGINT",
+    "line": "BIGINT",
+    "columns": "VARCHAR",
+    "reason": "VARCHAR",
+    "record": "VARCHAR",
+    "row_hash": "VARCHAR",
 }
-
-QUARANTINE_DDL = """CREATE TABLE IF NOT EXISTS quarantine (
-    source VARCHAR, file VARCHAR, batch_id VARCHAR, loaded_at TIMESTAMP,
-    "row" BIGINT, line BIGINT, reason VARCHAR, record VARCHAR)"""
+BATCH_COLUMNS = {
+    "batch_id": "VARCHAR",
+    "loaded_at": "TIMESTAMP",
+    "source": "VARCHAR",
+    "file": "VARCHAR",
+    "rows_loaded": "BIGINT",
+    "rows_quarantined": "BIGINT",
+    "seq": "BIGINT",
+    "mode": "VARCHAR",
+    "rows_replaced": "BIGINT",
+    "rows_unchanged": "BIGINT",
+    "fingerprint": "VARCHAR",
+    "mapping": "VARCHAR",
+    "watermark": "VARCHAR",
+}
 
 
 @dataclass(frozen=True)
 class SourceLoad:
     source: str
     file: str
-    rows_loaded: int
-    rows_quarantined: int
+    rows_loaded: int  # new rows written in this batch
+    rows_quarantined: int  # new rows rejected in this batch
     examples: list[str] = field(default_factory=list)
+    mode: str = "full"  # full | incremental | unchanged
+    rows_replaced: int = 0  # loaded rows that replaced an older version (same record id)
+    rows_unchanged: int = 0  # rows already in the workspace
 
 
 @dataclass(frozen=True)
@@ -63,6 +94,13 @@ class IngestResult:
         return sum(s.rows_quarantined for s in self.sources)
 
 
+@dataclass(frozen=True)
+class _Previous:
+    fingerprint: str | None
+    mapping: str | None
+    watermark: str | None
+
+
 class Ingest:
     """Load every configured source (or the named ones) into the workspace."""
 
@@ -70,7 +108,11 @@ class Ingest:
         self.workspace = workspace
 
     def run(
-        self, *, sources: list[str] | None = None, progress: ProgressFn = no_progress
+        self,
+        *,
+        sources: list[str] | None = None,
+        full_refresh: bool = False,
+        progress: ProgressFn = no_progress,
     ) -> IngestResult:
         config = self.workspace.config
         names = sources or list(config.sources)
@@ -81,156 +123,464 @@ class Ingest:
             )
         if not names:
             raise SourceError("personify.yaml defines no sources: add some under 'sources:'")
-        # Check every file first: a missing file fails the load before anything is written.
-        paths = {n: self.workspace.resolve(config.sources[n].path) for n in names}
-        missing = [
-            f"source '{n}': file not found: {p}" for n, p in paths.items() if not p.is_file()
-        ]
-        if missing:
-            raise SourceError("\n".join(missing))
+        # Find every file first: a missing one fails the load before anything is written.
+        paths, problems = {}, []
+        for n in names:
+            try:
+                paths[n] = self.source_paths(n)
+            except SourceError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise SourceError("\n".join(problems))
 
         engine = self.workspace.engine
+        register_checks(engine)
         batch_id = uuid.uuid4().hex[:12]
         loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
         results = []
         with engine.transaction():
-            engine.sql(QUARANTINE_DDL)
+            _ensure_table(engine, "quarantine", QUARANTINE_COLUMNS)
+            _ensure_table(engine, "load_batches", BATCH_COLUMNS)
+            seq = int(engine.scalar("SELECT coalesce(max(seq), 0) + 1 FROM load_batches"))
             for i, name in enumerate(names):
                 progress(f"load {name}", i / len(names))
-                results.append(
-                    self._load_one(name, config.sources[name], paths[name], batch_id, loaded_at)
-                )
-            engine.sql(
-                """CREATE TABLE IF NOT EXISTS load_batches (batch_id VARCHAR,
-                loaded_at TIMESTAMP, source VARCHAR, file VARCHAR, rows_loaded BIGINT,
-                rows_quarantined BIGINT)"""
-            )
-            for r in results:
+                load, previous = _SourceLoader(
+                    self.workspace, name, paths[name], batch_id, loaded_at
+                ).load(full_refresh=full_refresh)
+                results.append(load)
                 engine.sql(
-                    "INSERT INTO load_batches VALUES (?, ?, ?, ?, ?, ?)",
-                    [batch_id, loaded_at, r.source, r.file, r.rows_loaded, r.rows_quarantined],
+                    "INSERT INTO load_batches (batch_id, loaded_at, source, file, rows_loaded, "
+                    "rows_quarantined, seq, mode, rows_replaced, rows_unchanged, fingerprint, "
+                    "mapping, watermark) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        batch_id,
+                        loaded_at,
+                        name,
+                        load.file,
+                        load.rows_loaded,
+                        load.rows_quarantined,
+                        seq,
+                        load.mode,
+                        load.rows_replaced,
+                        load.rows_unchanged,
+                        previous.fingerprint,
+                        previous.mapping,
+                        previous.watermark,
+                    ],
                 )
         progress("load", 1.0)
         return IngestResult(batch_id, results)
 
-    def _load_one(
-        self, name: str, spec: SourceSpec, path: Path, batch_id: str, loaded_at: dt.datetime
-    ) -> SourceLoad:
-        engine = self.workspace.engine
-        fmt = spec.file_format
-        try:
-            staged = READERS[fmt](engine, path, name)
-        except Exception as exc:
-            raise SourceError(f"source '{name}': cannot read {path} as {fmt}: {exc}") from exc
+    def source_paths(self, name: str) -> list[Path]:
+        """The files of a file source (a glob may match several); [] for a database source."""
+        spec = self.workspace.config.sources[name]
+        if spec.path is None:
+            return []
+        path = self.workspace.resolve(spec.path)
+        if not path.is_file():
+            raise SourceError(f"source '{name}': file not found: {path}")
+        return [path]
 
-        columns, declared = effective_columns(spec)
-        value_sql, missing = _value_expressions(columns, declared, staged)
-        if missing:
-            raise SourceError(
-                f"source '{name}': {path.name} has no column(s) {missing} "
-                f"(its columns: {staged.fields})"
-            )
-        checks, typed = [], []
-        for col, (expr, cspec) in value_sql.items():
-            text = f"NULLIF(trim(CAST({expr} AS VARCHAR)), '')"
-            sql_type = SQL_TYPES[cspec.type]
-            value = text if cspec.type == "string" else f"TRY_CAST({text} AS {sql_type})"
-            typed.append(f"{value} AS {quote_ident(col)}")
-            missing_msg = quote_literal(f"{col}: required value is missing")
-            if col in PERSONAL_COLUMNS:
-                # Messages reach logs and terminals: a personal value stays in quarantine.
-                bad_msg = quote_literal(f"{col}: expected {cspec.type} (value kept in quarantine)")
-            else:
-                bad_msg = (
-                    f"'{col}: expected {cspec.type}, got ' || '''' || left({text}, 60) || ''''"
+    def changed_since(self, batch_id: str) -> dict[str, int]:
+        """Rows each source gained or changed in the batches after ``batch_id``."""
+        engine = self.workspace.engine
+        seq = engine.scalar("SELECT max(seq) FROM load_batches WHERE batch_id = ?", [batch_id])
+        if seq is None:
+            raise SourceError(f"no load batch with id {batch_id!r}")
+        later = [
+            r[0]
+            for r in engine.sql(
+                "SELECT DISTINCT batch_id FROM load_batches WHERE seq > ?", [seq]
+            ).fetchall()
+        ]
+        counts: dict[str, int] = {}
+        for name in self.workspace.loaded_sources():
+            counts[name] = (
+                int(
+                    engine.scalar(
+                        f"SELECT count(*) FROM raw_{name} WHERE list_contains(?, _batch_id)",
+                        [later],
+                    )
                 )
-            checks.append(
-                f"CASE WHEN {text} IS NULL THEN {missing_msg if cspec.required else 'NULL'} "
-                f"WHEN {value} IS NULL THEN {bad_msg} END"
+                if later
+                else 0
             )
-        # Columns the kind does not know are kept as they are, for later stages and users.
-        extras = [quote_ident(f) for f in staged.fields if f not in _used_fields(value_sql)]
+        return counts
+
+
+class _SourceLoader:
+    """One source's part of a batch."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        name: str,
+        paths: list[Path],
+        batch_id: str,
+        loaded_at: dt.datetime,
+    ) -> None:
+        self.workspace = workspace
+        self.engine: DuckDBEngine = workspace.engine
+        self.name = name
+        self.spec: SourceSpec = workspace.config.sources[name]
+        self.paths = paths
+        self.batch_id = batch_id
+        self.loaded_at = loaded_at
+        self.raw = f"raw_{name}"
+        self.shown_file = ", ".join(p.name for p in paths) or "database"
+
+    # -- the load ----------------------------------------------------------------------------
+    def load(self, *, full_refresh: bool) -> tuple[SourceLoad, _Previous]:
+        mapping = _mapping_hash(self.spec, self.workspace.config.locale.model_dump(mode="json"))
+        fingerprint = _fingerprint(self.paths) if self.paths else None
+        previous = self._previous()
+        have_raw = self.engine.has_table(self.raw)
+        same_mapping = have_raw and previous is not None and previous.mapping == mapping
+        now = _Previous(fingerprint, mapping, None)
+        if (
+            not full_refresh
+            and same_mapping
+            and fingerprint is not None
+            and previous is not None
+            and previous.fingerprint == fingerprint
+        ):
+            rows = self.engine.count(self.raw)
+            log.info("source %s: files unchanged since the last load", self.name)
+            return SourceLoad(self.name, self.shown_file, 0, 0, [], "unchanged", 0, rows), now
+
+        staged = self._stage()
+        checked = self._check(staged)
+        try:
+            incremental = not full_refresh and same_mapping
+            if incremental and not self._can_append(checked):
+                log.info("source %s: rows were removed or edited; rebuilding it", self.name)
+                incremental = False
+            load = self._write(staged, checked, incremental=incremental)
+        finally:
+            for tmp in (staged.table, checked, staged.rejects):
+                if tmp:
+                    self.engine.sql(f"DROP TABLE IF EXISTS {tmp}")
+        return load, now
+
+    def _previous(self) -> _Previous | None:
+        row = self.engine.sql(
+            """SELECT fingerprint, mapping, watermark FROM load_batches
+            WHERE source = ? AND mode <> 'failed' ORDER BY seq DESC LIMIT 1""",
+            [self.name],
+        ).fetchone()
+        return _Previous(*row) if row else None
+
+    def _stage(self) -> Staged:
+        fmt = self.spec.file_format
+        path = self.paths[0]
+        try:
+            return READERS[fmt](self.engine, path, self.name)
+        except Exception as exc:
+            raise SourceError(
+                f"source '{self.name}': cannot read {path} as {fmt}: {_first_line(exc)}"
+            ) from exc
+
+    # -- checking ----------------------------------------------------------------------------
+    def _columns(self, staged: Staged) -> dict[str, CompiledColumn]:
+        columns, declared = effective_columns(self.spec)
+        fields = set(staged.fields)
+        missing, compiled = [], {}
+        today = dt.date.today()
+        locale = self.workspace.config.locale
+        for col, cspec in columns.items():
+            raw = self._raw_sql(col, cspec, staged, fields)
+            if raw is None:
+                if col in declared or cspec.required:
+                    missing.append(cspec.source or col)
+                raw = "NULL"
+            compiled[col] = compile_column(
+                col, cspec, raw, personal=col in PERSONAL_COLUMNS, locale=locale, today=today
+            )
+        if missing:
+            hints = []
+            for m in missing:
+                close = difflib.get_close_matches(m, staged.fields, n=1, cutoff=0.6)
+                hints.append(f"'{m}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+            raise SourceError(
+                f"source '{self.name}': {self.shown_file} has no column {', '.join(hints)}; "
+                f"its columns are: {', '.join(staged.fields)}"
+            )
+        return compiled
+
+    def _raw_sql(
+        self, col: str, cspec: ColumnSpec, staged: Staged, fields: set[str]
+    ) -> str | None:
+        """SQL reading the column's raw value from the staged row; None if the file lacks it."""
+        if cspec.expr is not None:
+            from personify.ingest.expressions import compile_expression
+
+            def resolve(name: str) -> str:
+                if staged.json:
+                    return f"json_extract_string(_json, {quote_literal(json_path(name))})"
+                if name not in fields:
+                    raise KeyError(name)
+                return quote_ident(name)
+
+            return compile_expression(cspec.expr, resolve)
+        src = cspec.source or col
+        if staged.json:
+            return f"json_extract_string(_json, {quote_literal(json_path(src))})"
+        return quote_ident(src) if src in fields else None
+
+    def _check(self, staged: Staged) -> str:
+        """A temp table of typed rows, each with its problems ('' when good) and its hash."""
+        compiled = self._columns(staged)
+        used = {c.source or n for n, c in effective_columns(self.spec)[0].items()}
+        # Columns no mapping uses are kept as they are, for later stages and users.
+        extras = [quote_ident(f) for f in staged.fields if f not in used]
         if staged.json:
             extras.append("_json AS _record")
-        checked = f"_checked_{name}"
-        engine.sql(
+        problems = ", ".join(c.check for c in compiled.values())
+        failing = ", ".join(
+            f"CASE WHEN ({c.check}) IS NOT NULL THEN {quote_literal(n)} END"
+            for n, c in compiled.items()
+        )
+        typed = [f"{c.value} AS {quote_ident(n)}" for n, c in compiled.items()]
+        key = self._record_key(compiled)
+        # The hash is of the row as it is in the file, so it does not depend on the mapping.
+        row_hash = (
+            "md5(_json)"
+            if staged.json
+            else "md5(concat_ws(chr(31), "
+            + ", ".join(f"coalesce(CAST({quote_ident(f)} AS VARCHAR), chr(30))" for f in staged.fields)
+            + "))"
+        )
+        checked = f"_checked_{self.name}"
+        self.engine.sql(
             f"""CREATE OR REPLACE TEMP TABLE {checked} AS
-            SELECT {", ".join(typed + extras)}, _row, _line,
-                   concat_ws('; ', {", ".join(checks)}) AS _problems
+            SELECT {", ".join(typed + extras)}, _row, _line, {row_hash} AS _row_hash,
+                   concat_ws('; ', {problems}) AS _problems,
+                   concat_ws(',', {failing}) AS _failing
             FROM {staged.table}"""
         )
-        out_cols = [quote_ident(c) for c in value_sql] + [e.split(" AS ")[-1] for e in extras]
-        hash_cols = ", ".join(f"CAST({c} AS VARCHAR)" for c in out_cols)
-        raw = f"raw_{name}"
-        engine.sql(
-            f"""CREATE OR REPLACE TABLE {raw} AS
-            SELECT {", ".join(out_cols)},
-                   {quote_literal(name)} AS _source, TIMESTAMP '{loaded_at}' AS _loaded_at,
-                   {quote_literal(batch_id)} AS _batch_id,
-                   md5(concat_ws(chr(31), {hash_cols})) AS _row_hash, _row
-            FROM {checked} WHERE _problems = '' ORDER BY _row"""
+        if key:
+            self._flag_duplicates(checked, key)
+        return checked
+
+    def _record_key(self, compiled: dict[str, CompiledColumn]) -> list[str]:
+        kind = KINDS[self.spec.kind]
+        if self.spec.record_key:
+            unknown = [k for k in self.spec.record_key if k not in compiled]
+            if unknown:
+                raise SourceError(
+                    f"source '{self.name}': record_key names unknown column(s) {unknown}"
+                )
+            return list(self.spec.record_key)
+        if kind.record_id and kind.rows_per_record == 1:
+            return [kind.record_id]
+        return []
+
+    def _flag_duplicates(self, checked: str, key: list[str]) -> None:
+        """A second good row with the same record id is a problem, not a silent overwrite."""
+        cols = ", ".join(quote_ident(k) for k in key)
+        shown = ", ".join(key)
+        self.engine.sql(
+            f"""UPDATE {checked} c SET
+                _problems = {quote_literal(f"{shown}: duplicate record id (first at row ")}
+                            || d.first_row || ')',
+                _failing = {quote_literal(shown)}
+            FROM (SELECT _row, min(_row) OVER (PARTITION BY {cols}) AS first_row
+                  FROM {checked} WHERE _problems = '') d
+            WHERE c._row = d._row AND d.first_row <> d._row"""
         )
-        engine.sql("DELETE FROM quarantine WHERE source = ?", [name])
-        head = f"{quote_literal(name)}, {quote_literal(path.name)}, {quote_literal(batch_id)}, "
-        head += f"TIMESTAMP '{loaded_at}'"
-        # Quarantine keeps the row as it was in the file, not the failed casts.
-        packed = ", ".join(f"{quote_ident(f)} := s.{quote_ident(f)}" for f in staged.fields)
-        record = "s._json" if staged.json else f"CAST(to_json(struct_pack({packed})) AS VARCHAR)"
+
+    # -- writing -----------------------------------------------------------------------------
+    def _can_append(self, checked: str) -> bool:
+        """Incremental loading keeps old rows: fine with a record id, or if none went missing."""
+        if self._record_key_names():
+            return True
+        gone = self.engine.scalar(
+            f"""SELECT count(*) FROM {self.raw} r
+            WHERE NOT EXISTS (SELECT 1 FROM {checked} c WHERE c._row_hash = r._row_hash)"""
+        )
+        return int(gone) == 0
+
+    def _record_key_names(self) -> list[str]:
+        kind = KINDS[self.spec.kind]
+        if self.spec.record_key:
+            return list(self.spec.record_key)
+        return [kind.record_id] if kind.record_id and kind.rows_per_record == 1 else []
+
+    def _write(self, staged: Staged, checked: str, *, incremental: bool) -> SourceLoad:
+        engine = self.engine
+        out_cols = [
+            r[0]
+            for r in engine.sql(f"DESCRIBE {checked}").fetchall()
+            if r[0] not in ("_row", "_line", "_row_hash", "_problems", "_failing")
+        ]
+        meta = (
+            f"{quote_literal(self.name)} AS _source, "
+            f"{quote_literal(self.batch_id)} AS _batch_id, "
+            f"TIMESTAMP '{self.loaded_at}' AS _loaded_at, _row_hash, "
+            f"{quote_literal(self.shown_file)} AS _file, _row"
+        )
+        select = ", ".join(quote_ident(c) for c in out_cols)
+        if incremental:
+            # Only rows not seen before: not loaded, not already in quarantine.
+            new = f"""(SELECT * FROM {checked} c
+                WHERE NOT EXISTS (SELECT 1 FROM {self.raw} r WHERE r._row_hash = c._row_hash)
+                  AND NOT EXISTS (SELECT 1 FROM quarantine q
+                                  WHERE q.source = {quote_literal(self.name)}
+                                    AND q.row_hash = c._row_hash))"""
+            engine.sql(f"CREATE OR REPLACE TEMP TABLE _new_{self.name} AS SELECT * FROM {new}")
+            new = f"_new_{self.name}"
+        else:
+            new = checked
+        total_new = engine.count(new)
+        bad = int(engine.scalar(f"SELECT count(*) FROM {new} WHERE _problems <> ''"))
+        rejects = engine.count(staged.rejects) if staged.rejects and not incremental else 0
+        if incremental and staged.rejects:
+            rejects = int(
+                engine.scalar(
+                    f"""SELECT count(*) FROM {staged.rejects} j WHERE NOT EXISTS (
+                        SELECT 1 FROM quarantine q WHERE q.source = ? AND q.row_hash = md5(j.text))""",
+                    [self.name],
+                )
+            )
+        bad_total = bad + rejects
+        considered = total_new + rejects
+        if considered == 0 and not incremental:
+            raise SourceError(f"source '{self.name}': {self.shown_file} has no data rows")
+        examples = self._examples(new, staged, incremental)
+        if bad_total > self.spec.max_bad_fraction * max(considered, 1):
+            listing = "\n  ".join(examples)
+            raise SourceError(
+                f"source '{self.name}': {bad_total} of {considered} rows of {self.shown_file} "
+                f"are bad (more than max_bad_fraction={self.spec.max_bad_fraction}); nothing "
+                f"was loaded. First problems:\n  {listing}"
+            )
+        replaced = 0
+        if incremental:
+            key = self._record_key_names()
+            if key:
+                on = " AND ".join(f"r.{quote_ident(k)} = n.{quote_ident(k)}" for k in key)
+                replaced = int(
+                    engine.scalar(
+                        f"""SELECT count(*) FROM {self.raw} r WHERE EXISTS (
+                            SELECT 1 FROM {new} n WHERE n._problems = '' AND {on})"""
+                    )
+                )
+                engine.sql(
+                    f"""DELETE FROM {self.raw} r WHERE EXISTS (
+                        SELECT 1 FROM {new} n WHERE n._problems = '' AND {on})"""
+                )
+            engine.sql(
+                f"""INSERT INTO {self.raw} SELECT {select}, {meta} FROM {new}
+                WHERE _problems = '' ORDER BY _row"""
+            )
+        else:
+            engine.sql(
+                f"""CREATE OR REPLACE TABLE {self.raw} AS SELECT {select}, {meta}
+                FROM {new} WHERE _problems = '' ORDER BY _row"""
+            )
+            engine.sql("DELETE FROM quarantine WHERE source = ?", [self.name])
+        # Quarantined rows no longer in the file were fixed or removed there.
         engine.sql(
-            f"""INSERT INTO quarantine SELECT {head}, c._row, c._line, c._problems, {record}
-            FROM {checked} c JOIN {staged.table} s ON s._row = c._row
+            f"""DELETE FROM quarantine q WHERE q.source = ? AND q.row_hash IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM {checked} c WHERE c._row_hash = q.row_hash)
+            AND NOT EXISTS (SELECT 1 FROM {staged.rejects if staged.rejects else "(SELECT NULL AS text)"} j
+                            WHERE md5(j.text) = q.row_hash)""",
+            [self.name],
+        )
+        self._quarantine(new, staged, incremental)
+        loaded = total_new - bad
+        unchanged = engine.count(checked) - total_new if incremental else 0
+        if incremental:
+            engine.sql(f"DROP TABLE IF EXISTS _new_{self.name}")
+        for ex in examples:
+            log.info("quarantined %s", ex)
+        return SourceLoad(
+            self.name,
+            self.shown_file,
+            loaded,
+            bad_total,
+            examples,
+            "incremental" if incremental else "full",
+            replaced,
+            unchanged,
+        )
+
+    def _quarantine(self, new: str, staged: Staged, incremental: bool) -> None:
+        head = (
+            f"{quote_literal(self.name)}, {quote_literal(self.shown_file)}, "
+            f"{quote_literal(self.batch_id)}, TIMESTAMP '{self.loaded_at}'"
+        )
+        # Quarantine keeps the row as it was in the file, not the failed casts.
+        if staged.json:
+            record = "s._json"
+        else:
+            packed = ", ".join(f"{quote_ident(f)} := s.{quote_ident(f)}" for f in staged.fields)
+            record = f"CAST(to_json(struct_pack({packed})) AS VARCHAR)"
+        self.engine.sql(
+            f"""INSERT INTO quarantine (source, file, batch_id, loaded_at, "row", line, columns,
+                reason, record, row_hash)
+            SELECT {head}, c._row, c._line, c._failing, c._problems, {record}, c._row_hash
+            FROM {new} c JOIN {staged.table} s ON s._row = c._row
             WHERE c._problems <> ''"""
         )
         if staged.rejects:
-            engine.sql(
-                f"""INSERT INTO quarantine SELECT {head}, NULL, line, reason, text
-                FROM {staged.rejects}"""
+            seen = (
+                f"""AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.source =
+                {quote_literal(self.name)} AND q.row_hash = md5(j.text))"""
+                if incremental
+                else ""
             )
-        loaded = engine.sql(f"SELECT count(*) FROM {raw}").fetchone()[0]
-        bad_rows = engine.sql(
-            """SELECT coalesce('row ' || "row", '') || coalesce(' (line ' || line || ')', '')
-                      || ': ' || reason
-               FROM quarantine WHERE source = ? ORDER BY line, "row" """,
-            [name],
+            self.engine.sql(
+                f"""INSERT INTO quarantine (source, file, batch_id, loaded_at, "row", line, columns,
+                    reason, record, row_hash)
+                SELECT {head}, NULL, line, NULL, reason, text, md5(text)
+                FROM {staged.rejects} j WHERE true {seen}"""
+            )
+
+    def _examples(self, new: str, staged: Staged, incremental: bool) -> list[str]:
+        rows = self.engine.sql(
+            f"""SELECT _row, _line, _problems FROM {new} WHERE _problems <> ''
+            ORDER BY _row LIMIT 5"""
         ).fetchall()
-        for tmp in (staged.table, checked, staged.rejects):
-            if tmp:
-                engine.sql(f"DROP TABLE IF EXISTS {tmp}")
-        total = loaded + len(bad_rows)
-        examples = [f"{path.name} {r[0]}" for r in bad_rows[:5]]
-        if total == 0:
-            raise SourceError(f"source '{name}': {path} has no data rows")
-        if len(bad_rows) > spec.max_bad_fraction * total:
-            listing = "\n  ".join(examples)
-            raise SourceError(
-                f"source '{name}': {len(bad_rows)} of {total} rows of {path} are bad "
-                f"(more than max_bad_fraction={spec.max_bad_fraction}); nothing was loaded. "
-                f"First problems:\n  {listing}"
-            )
-        for ex in examples:
-            log.info("quarantined %s", ex)
-        return SourceLoad(name, str(path), loaded, len(bad_rows), examples)
+        out = [
+            f"{self.shown_file} row {r}" + (f" (line {ln})" if ln is not None else "") + f": {p}"
+            for r, ln, p in rows
+        ]
+        if staged.rejects and len(out) < 5 and not incremental:
+            for line, reason in self.engine.sql(
+                f"SELECT line, reason FROM {staged.rejects} ORDER BY line LIMIT {5 - len(out)}"
+            ).fetchall():
+                out.append(f"{self.shown_file} line {line}: {reason}")
+        return out
 
 
-def _value_expressions(
-    columns: dict[str, ColumnSpec], declared: set[str], staged: Staged
-) -> tuple[dict[str, tuple[str, ColumnSpec]], list[str]]:
-    """SQL for each canonical column's raw value; and the declared columns the file lacks."""
-    exprs: dict[str, tuple[str, ColumnSpec]] = {}
-    missing = []
-    fields = set(staged.fields)
-    for col, spec in columns.items():
-        src = spec.source or col
-        if staged.json:
-            exprs[col] = (f"json_extract_string(_json, {quote_literal(json_path(src))})", spec)
-        elif src in fields:
-            exprs[col] = (quote_ident(src), spec)
-        elif col in declared or spec.required:
-            missing.append(src)
-        else:
-            exprs[col] = ("NULL", spec)
-    return exprs, missing
+def _ensure_table(engine: DuckDBEngine, name: str, columns: dict[str, str]) -> None:
+    """Create the table, or add the columns an older workspace's table lacks."""
+    engine.sql(
+        f"CREATE TABLE IF NOT EXISTS {name} ("
+        + ", ".join(f"{quote_ident(c)} {t}" for c, t in columns.items())
+        + ")"
+    )
+    for c, t in columns.items():
+        engine.sql(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {quote_ident(c)} {t}")
 
 
-def _used_fields(value_sql: dict[str, tuple[str, ColumnSpec]]) -> set[str]:
-    return {expr.strip('"').replace('""', '"') for expr, _ in value_sql.values()}
+def _mapping_hash(spec: SourceSpec, locale: dict[str, Any]) -> str:
+    """What the typed values depend on: the mapping and locale (not where the file lives)."""
+    data: dict[str, Any] = spec.model_dump(mode="json", exclude={"path", "max_bad_fraction"})
+    data["locale"] = locale
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _fingerprint(paths: list[Path]) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for p in paths:
+        digest.update(p.name.encode() + b"\0")
+        with p.open("rb") as f:
+            while chunk := f.read(1 << 22):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

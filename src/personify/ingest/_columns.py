@@ -1,0 +1,271 @@
+"""One column's mapping compiled to SQL: its typed value and the check that rejects a row.
+
+A raw value goes through the steps a user declares, in this order: trimmed
+text, the value map (``values:``), the decimal separator, the date format or
+plain cast, the time zone, the currency conversion; then the checks: required,
+parses as its type, range (``min``/``max``, dates between 1900 and today by
+default), enumeration (``allowed``), valid e-mail and phone syntax.
+
+Each step is plain SQL over the row; only the e-mail and phone checks call
+Python (email-validator and phonenumbers do what no SQL expression can) through
+functions the engine registers once per connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass
+
+import email_validator
+import phonenumbers
+
+from personify.config import ColumnSpec, LocaleConfig
+from personify.engine import DuckDBEngine
+from personify.ingest._readers import quote_literal
+
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+}
+
+# Dates outside these bounds are typos (a birth date of 0198, an order in 2099)
+# unless the column declares its own min/max.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+
+EMAIL_CHECK = "personify_email_problem"
+PHONE_CHECK = "personify_phone_problem"
+
+# A text ending in a UTC offset or Z carries its own time zone.
+_OFFSET = r"([+-][0-9]{2}(:?[0-9]{2})?|[zZ])$"
+
+
+@dataclass(frozen=True)
+class CompiledColumn:
+    value: str  # SQL of the typed value
+    check: str  # SQL of the problem text, NULL when the value is fine
+    text: str  # SQL of the trimmed raw text (what quarantine messages quote)
+
+
+def compile_column(
+    name: str,
+    spec: ColumnSpec,
+    raw: str,
+    *,
+    personal: bool,
+    locale: LocaleConfig,
+    today: dt.date,
+) -> CompiledColumn:
+    """SQL for ``name``'s typed value from ``raw`` (an SQL expression over the staged row)."""
+    col_type = spec.type or "string"
+    text = f"NULLIF(trim(CAST({raw} AS VARCHAR)), '')"
+    mapped = _value_map(text, spec.values) if spec.values else text
+    value = _typed(mapped, col_type, spec)
+    if col_type == "number" and spec.currency:
+        value = f"({value}) * {_exchange_rate(name, spec.currency, locale)!r}"
+
+    def problem(what: str) -> str:
+        # Messages reach logs and terminals: a personal value stays in quarantine.
+        if personal:
+            return quote_literal(f"{name}: {what} (value kept in quarantine)")
+        return f"{quote_literal(f'{name}: {what}, got ')} || '''' || left({mapped}, 60) || ''''"
+
+    checks = [f"WHEN {mapped} IS NULL THEN " + (
+        quote_literal(f"{name}: required value is missing") if spec.required else "NULL"
+    )]
+    checks.append(f"WHEN ({value}) IS NULL THEN {problem(_expected(col_type, spec))}")
+    low, high = _bounds(col_type, spec, today)
+    if low is not None:
+        checks.append(f"WHEN ({value}) < {low} THEN {problem(f'below the minimum {_shown(low)}')}")
+    if high is not None:
+        checks.append(f"WHEN ({value}) > {high} THEN {problem(f'above the maximum {_shown(high)}')}")
+    if spec.allowed is not None:
+        options = ", ".join(_sql_scalar(v) for v in spec.allowed if v is not None)
+        shown = ", ".join(str(v) for v in spec.allowed)
+        checks.append(
+            f"WHEN CAST(({value}) AS VARCHAR) NOT IN ({options}) "
+            f"THEN {problem(f'not one of the allowed values ({shown})')}"
+        )
+    if col_type == "string" and _holds(name, spec, "email"):
+        checks.append(f"WHEN {EMAIL_CHECK}({mapped}) IS NOT NULL THEN {problem('not an e-mail address')}")
+    if col_type == "string" and _holds(name, spec, "phone"):
+        region = quote_literal(locale.country or "")
+        checks.append(
+            f"WHEN {PHONE_CHECK}({mapped}, {region}) IS NOT NULL "
+            f"THEN {problem('not a phone number')}"
+        )
+    check = "CASE " + " ".join(checks) + " END"
+    return CompiledColumn(value=value, check=check, text=mapped)
+
+
+def _holds(name: str, spec: ColumnSpec, key: str) -> bool:
+    return spec.key == key or (spec.key is None and name == key)
+
+
+def _value_map(text: str, values: dict[str, object]) -> str:
+    # Matched without regard to case: exports write Yes, YES and yes alike.
+    arms = " ".join(
+        f"WHEN {quote_literal(k.lower())} THEN "
+        + ("NULL" if v is None else quote_literal(_scalar_text(v)))
+        for k, v in values.items()
+    )
+    return f"CASE lower({text}) {arms} ELSE {text} END"
+
+
+def _scalar_text(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def _sql_scalar(v: object) -> str:
+    return quote_literal(_scalar_text(v))
+
+
+def _typed(text: str, col_type: str, spec: ColumnSpec) -> str:
+    if col_type == "string":
+        return text
+    if col_type in ("number", "integer"):
+        number = text
+        if spec.decimal == ",":
+            number = f"replace(replace({text}, '.', ''), ',', '.')"
+        elif spec.decimal == ".":
+            number = f"replace({text}, ',', '')"
+        if col_type == "number":
+            return f"TRY_CAST({number} AS DOUBLE)"
+        # A cast would round 12.7 to 13: an integer column takes whole numbers only.
+        as_double = f"TRY_CAST({number} AS DOUBLE)"
+        return (
+            f"CASE WHEN {as_double} = floor({as_double}) AND abs({as_double}) < 9e15 "
+            f"THEN CAST({as_double} AS BIGINT) END"
+        )
+    if col_type == "boolean":
+        return f"TRY_CAST({text} AS BOOLEAN)"
+    formats = [spec.format] if isinstance(spec.format, str) else spec.format
+    if formats:
+        fmt = "[" + ", ".join(quote_literal(f) for f in formats) + "]"
+        parsed = f"try_strptime({text}, {fmt})"
+        if any("%z" in f or "%Z" in f for f in formats):
+            parsed = f"CAST(CAST({parsed} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
+        elif spec.timezone:
+            parsed = _from_zone(parsed, spec.timezone)
+        return f"CAST({parsed} AS DATE)" if col_type == "date" else parsed
+    if col_type == "date":
+        return f"TRY_CAST({text} AS DATE)"
+    naive = f"TRY_CAST({text} AS TIMESTAMP)"
+    if spec.timezone:
+        naive = _from_zone(naive, spec.timezone)
+    # A timestamp cast ignores a written offset ('10:00+02:00' would read as 10:00 UTC).
+    return (
+        f"CASE WHEN regexp_matches({text}, '{_OFFSET}') "
+        f"THEN CAST(TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP) "
+        f"ELSE {naive} END"
+    )
+
+
+def _from_zone(ts: str, zone: str) -> str:
+    """A naive local time in ``zone`` as naive UTC."""
+    z = quote_literal(zone)
+    return f"CAST(({ts} AT TIME ZONE {z}) AT TIME ZONE 'UTC' AS TIMESTAMP)"
+
+
+def _expected(col_type: str, spec: ColumnSpec) -> str:
+    if spec.format:
+        formats = [spec.format] if isinstance(spec.format, str) else spec.format
+        return f"expected a {col_type} written as {' or '.join(formats)}"
+    hint = {
+        "date": "a date (YYYY-MM-DD, or declare its format)",
+        "timestamp": "a timestamp (YYYY-MM-DD HH:MM:SS, or declare its format)",
+        "integer": "a whole number",
+        "number": "a number" + (" with decimal comma" if spec.decimal == "," else ""),
+        "boolean": "true/false (map other values with 'values:')",
+    }
+    return "expected " + hint.get(col_type, col_type)
+
+
+def _bounds(col_type: str, spec: ColumnSpec, today: dt.date) -> tuple[str | None, str | None]:
+    if col_type in ("number", "integer"):
+        return (
+            None if spec.min is None else repr(float(spec.min)),
+            None if spec.max is None else repr(float(spec.max)),
+        )
+    if col_type in ("date", "timestamp"):
+        sql = "DATE" if col_type == "date" else "TIMESTAMP"
+        low = str(spec.min) if spec.min is not None else EARLIEST_DATE.isoformat()
+        # Anything after the end of today is in the future (time zones allow a day).
+        high = str(spec.max) if spec.max is not None else (today + dt.timedelta(days=1)).isoformat()
+        return f"{sql} {quote_literal(low)}", f"{sql} {quote_literal(high)}"
+    if col_type == "string" and (spec.min is not None or spec.max is not None):
+        return (
+            None if spec.min is None else quote_literal(str(spec.min)),
+            None if spec.max is None else quote_literal(str(spec.max)),
+        )
+    return None, None
+
+
+def _shown(sql_literal: str) -> str:
+    return re.sub(r"^(DATE|TIMESTAMP) ", "", sql_literal).strip("'")
+
+
+def _exchange_rate(name: str, currency: str, locale: LocaleConfig) -> float:
+    from personify.errors import SourceError
+
+    if locale.currency is None or currency == locale.currency:
+        return 1.0
+    rate = locale.exchange_rates.get(currency)
+    if rate is None:
+        raise SourceError(
+            f"column '{name}' is in {currency} but the workspace reports in {locale.currency}: "
+            f"add locale.exchange_rates.{currency} (units of {locale.currency} per {currency})"
+        )
+    return float(rate)
+
+
+# -- checks that need Python -----------------------------------------------------------------
+@functools.lru_cache(maxsize=200_000)
+def email_problem(value: str | None) -> str | None:
+    """Why ``value`` is not an e-mail address, or None when it is one (syntax only)."""
+    if value is None:
+        return None
+    try:
+        email_validator.validate_email(value, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        return str(exc)
+    return None
+
+
+@functools.lru_cache(maxsize=200_000)
+def phone_problem(value: str | None, region: str | None) -> str | None:
+    """Why ``value`` cannot be a phone number; None when it can (or cannot be judged)."""
+    if value is None:
+        return None
+    if re.search(r"[A-Za-z]", re.sub(r"(?i)\b(ext|x)\.?\s*\d+$", "", value)):
+        return "letters in a phone number"
+    digits = re.sub(r"\D", "", value)
+    if len(digits) < 5:
+        return "too few digits"
+    international = value.lstrip().startswith(("+", "00"))
+    if not region and not international:
+        return None  # no region to judge a national number by
+    try:
+        number = phonenumbers.parse(value, region or None)
+    except phonenumbers.NumberParseException as exc:
+        return str(exc)
+    if not phonenumbers.is_possible_number(number):
+        return "not a possible number"
+    return None
+
+
+def register_checks(engine: DuckDBEngine) -> None:
+    """Make the Python checks callable from SQL on this engine (once per connection)."""
+    engine.create_function(EMAIL_CHECK, email_problem, ["VARCHAR"], "VARCHAR")
+    engine.create_function(PHONE_CHECK, _phone_problem_sql, ["VARCHAR", "VARCHAR"], "VARCHAR")
+
+
+def _phone_problem_sql(value: str | None, region: str | None) -> str | None:
+    return phone_problem(value, region or None)
