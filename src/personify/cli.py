@@ -15,6 +15,7 @@ import typer
 import yaml
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -58,7 +59,7 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except PersonifyError as exc:
-        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -102,11 +103,51 @@ def init(
 
 
 @app.command()
-def check(workspace: WorkspaceOpt) -> None:
-    """Validate personify.yaml and report every problem at once."""
+def check(
+    workspace: WorkspaceOpt,
+    files: Annotated[
+        bool, typer.Option(help="Also check every source against its files (as a load would)")
+    ] = True,
+) -> None:
+    """Validate personify.yaml, then each source against its files; every problem at once."""
     with _errors():
         config = load_config(workspace / CONFIG_FILE)
-        console.print(f"[green]OK[/]: {len(config.sources)} source(s) configured")
+        if not files or not config.sources:
+            console.print(f"[green]OK[/]: {len(config.sources)} source(s) configured")
+            return
+        with Workspace(workspace) as ws:
+            _print_source_checks(ws)
+
+
+def _print_source_checks(ws: Workspace, names: list[str] | None = None) -> None:
+    from personify.ingest.check import check_sources
+
+    results = check_sources(ws, names)
+    table = Table("source", "rows", "bad rows", "problems", title="Sources checked against files")
+    for r in results:
+        if r.error:
+            problems = f"[red]{escape(r.error)}[/]"
+        else:
+            lines = [
+                f"{c.column}: {c.bad_rows:,} bad"
+                + (f" ({'; '.join(c.examples)})" if c.examples else "")
+                for c in r.columns
+            ]
+            if r.unreadable_lines:
+                lines.append(f"{r.unreadable_lines:,} unreadable line(s)")
+            if r.unused_fields:
+                lines.append(
+                    "not used: "
+                    + ", ".join(r.unused_fields)
+                    + " (map or declare under attributes: to use)"
+                )
+            problems = escape("\n".join(lines)) if lines else "[green]OK[/]"
+        table.add_row(
+            escape(r.source), f"{r.rows:,}", f"{r.bad_rows + r.unreadable_lines:,}", problems
+        )
+    console.print(table)
+    if any(r.error for r in results):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -124,21 +165,32 @@ def status(workspace: WorkspaceOpt) -> None:
 def ingest(
     workspace: WorkspaceOpt,
     source: Annotated[list[str] | None, typer.Option(help="Load only these sources")] = None,
+    full_refresh: Annotated[
+        bool, typer.Option(help="Rebuild the sources from their files instead of loading changes")
+    ] = False,
 ) -> None:
-    """Load the configured sources; bad rows go to the quarantine table."""
+    """Load the configured sources (only what changed); bad rows go to the quarantine table."""
     with _errors(), Workspace(workspace) as ws, _progress("ingest") as progress:
-        result = ws.ingest.run(sources=source, progress=progress)
+        result = ws.ingest.run(sources=source, full_refresh=full_refresh, progress=progress)
     _print_ingest(result)
 
 
 def _print_ingest(result: Any) -> None:
-    table = Table("source", "rows loaded", "quarantined", title=f"Load {result.batch_id}")
+    table = Table(
+        "source", "load", "rows loaded", "replaced", "quarantined", title=f"Load {result.batch_id}"
+    )
     for s in result.sources:
-        table.add_row(s.source, f"{s.rows_loaded:,}", f"{s.rows_quarantined:,}")
+        table.add_row(
+            escape(s.source),
+            s.mode,
+            f"{s.rows_loaded:,}",
+            f"{s.rows_replaced:,}",
+            f"{s.rows_quarantined:,}",
+        )
     console.print(table)
     for s in result.sources:
         for example in s.examples[:3]:
-            console.print(f"  [yellow]quarantined[/] {example}", highlight=False)
+            console.print(f"  [yellow]quarantined[/] {escape(example)}", highlight=False)
 
 
 @app.command()
@@ -275,6 +327,11 @@ def demo(
         ws = Workspace.init(ws_dir, sources=demo_sources("../data/sources"), overwrite=True)
         with ws:
             _run_all(ws)
+
+
+from personify._cli_quarantine import quarantine_app  # noqa: E402 - sub-apps use this module
+
+app.add_typer(quarantine_app, name="quarantine")
 
 
 def main() -> None:  # pragma: no cover - console-script entry point

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from personify.errors import ConfigError
 
@@ -100,6 +107,17 @@ class ColumnSpec(_Model):
         description="The person key space this column holds (e.g. customer_id)",
     )
 
+    @field_validator("values", mode="before")
+    @classmethod
+    def _keys_as_text(cls, v: Any) -> Any:
+        # YAML reads `1: male` or `true: yes` with non-text keys; the map compares raw text.
+        if isinstance(v, dict):
+            return {
+                (("true" if k else "false") if isinstance(k, bool) else str(k)): val
+                for k, val in v.items()
+            }
+        return v
+
     @model_validator(mode="after")
     def _one_origin(self) -> ColumnSpec:
         if self.source is not None and self.expr is not None:
@@ -154,7 +172,9 @@ class CsvOptions(_Model):
     delimiter: str | None = Field(default=None, min_length=1, max_length=1)
     quote: str | None = Field(default=None, max_length=1)
     escape: str | None = Field(default=None, max_length=1)
-    encoding: str | None = Field(default=None, description="utf-8 (default; a BOM is skipped), latin-1, cp1252, ...")
+    encoding: str | None = Field(
+        default=None, description="utf-8 (default; a BOM is skipped), latin-1, cp1252, ..."
+    )
     header: bool = True
     skip_rows: Annotated[int, Field(ge=0)] = 0
 
@@ -254,7 +274,7 @@ class IdentityConfig(_Model):
     """Exact-key linking: records sharing a normalised key belong to one person."""
 
     keys: list[Annotated[str, Field(pattern=KEY_NAME)]] = Field(
-        default_factory=lambda: [  # type: ignore[arg-type]
+        default_factory=lambda: [
             "email",
             "phone",
             "loyalty_card",
@@ -356,13 +376,52 @@ def parse_config(data: Any, *, path: str = CONFIG_FILE) -> Config:
     return config
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML as people mean it: a repeated key is an error, and ``Yes``/``No``/``on``/``off``
+    stay text (value maps such as ``{Yes: true, No: false}`` are common); only
+    ``true``/``false`` are booleans, as in YAML 1.2."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"the key {key!r} appears twice (first on line {seen[key] + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def read_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_StrictLoader)
+
+
 def load_config(path: Path) -> Config:
     if not path.is_file():
         raise ConfigError(str(path), ["file not found (run 'personify init' to create one)"])
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(str(path), [f"{where}not valid YAML ({exc})"]) from None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(str(path), [f"{where}not valid YAML ({problem})"]) from None
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+        raise ConfigError(str(path), [problem]) from None
     return parse_config(data, path=str(path))

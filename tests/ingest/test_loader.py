@@ -84,7 +84,8 @@ def test_declared_column_missing_from_file_is_named(make_workspace) -> None:
         {"orders": ("orders", "o.csv", "order_id,order_ts,amount\nO1,2024-01-01,5\n")},
         orders={"columns": {"total": {"type": "number", "source": "grand_total"}}},
     )
-    with pytest.raises(SourceError, match=r"o\.csv has no column 'grand_total'; its columns are: order_id, order_ts, amount"):
+    expected = r"o\.csv has no column 'grand_total'; its columns are: order_id, order_ts, amount"
+    with pytest.raises(SourceError, match=expected):
         ws.ingest.run()
     assert not ws.engine.has_table("raw_orders")
 

@@ -100,7 +100,8 @@ class DuckDBEngine(Engine):
         """Register a Python scalar function for SQL (once per connection; NULL in, fn decides)."""
         if name in self._functions:
             return
-        self.con.create_function(
+        # Type names go as strings, which DuckDB parses; its stubs want its own enums.
+        self.con.create_function(  # type: ignore[call-overload]
             name, fn, params, returns, null_handling="special", side_effects=False
         )
         self._functions.add(name)
@@ -109,10 +110,14 @@ class DuckDBEngine(Engine):
         try:
             return self.con.execute(query, params) if params else self.con.execute(query)
         except duckdb.Error as exc:
-            # Attach the failing SQL: the engine's message alone rarely says which step failed.
+            # The failing SQL goes in a note: tracebacks and -v logs show it, users' error
+            # messages do not (forty lines of SQL tell a user nothing).
             shown = query.strip()
             shown = shown if len(shown) <= 2000 else shown[:2000] + " ..."
-            raise WorkspaceError(f"{exc}\n-- while running:\n{shown}") from exc
+            error = WorkspaceError(f"the engine failed: {exc}")
+            error.add_note(f"-- while running:\n{shown}")
+            log.debug("failed SQL:\n%s", shown)
+            raise error from exc
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import email_validator
@@ -75,15 +76,18 @@ def compile_column(
             return quote_literal(f"{name}: {what} (value kept in quarantine)")
         return f"{quote_literal(f'{name}: {what}, got ')} || '''' || left({mapped}, 60) || ''''"
 
-    checks = [f"WHEN {mapped} IS NULL THEN " + (
-        quote_literal(f"{name}: required value is missing") if spec.required else "NULL"
-    )]
+    checks = [
+        f"WHEN {mapped} IS NULL THEN "
+        + (quote_literal(f"{name}: required value is missing") if spec.required else "NULL")
+    ]
     checks.append(f"WHEN ({value}) IS NULL THEN {problem(_expected(col_type, spec))}")
     low, high = _bounds(col_type, spec, today)
     if low is not None:
         checks.append(f"WHEN ({value}) < {low} THEN {problem(f'below the minimum {_shown(low)}')}")
     if high is not None:
-        checks.append(f"WHEN ({value}) > {high} THEN {problem(f'above the maximum {_shown(high)}')}")
+        checks.append(
+            f"WHEN ({value}) > {high} THEN {problem(f'above the maximum {_shown(high)}')}"
+        )
     if spec.allowed is not None:
         options = ", ".join(_sql_scalar(v) for v in spec.allowed if v is not None)
         shown = ", ".join(str(v) for v in spec.allowed)
@@ -92,7 +96,9 @@ def compile_column(
             f"THEN {problem(f'not one of the allowed values ({shown})')}"
         )
     if col_type == "string" and _holds(name, spec, "email"):
-        checks.append(f"WHEN {EMAIL_CHECK}({mapped}) IS NOT NULL THEN {problem('not an e-mail address')}")
+        checks.append(
+            f"WHEN {EMAIL_CHECK}({mapped}) IS NOT NULL THEN {problem('not an e-mail address')}"
+        )
     if col_type == "string" and _holds(name, spec, "phone"):
         region = quote_literal(locale.country or "")
         checks.append(
@@ -107,7 +113,7 @@ def _holds(name: str, spec: ColumnSpec, key: str) -> bool:
     return spec.key == key or (spec.key is None and name == key)
 
 
-def _value_map(text: str, values: dict[str, object]) -> str:
+def _value_map(text: str, values: Mapping[str, object]) -> str:
     # Matched without regard to case: exports write Yes, YES and yes alike.
     arms = " ".join(
         f"WHEN {quote_literal(k.lower())} THEN "

@@ -325,16 +325,20 @@ def effective_columns(spec: SourceSpec) -> tuple[dict[str, ColumnSpec], set[str]
     for name, col in spec.columns.items():
         columns[name] = merge_column(kind.get(name), col)
     for name, attr in spec.attributes.items():
-        columns[name] = ColumnSpec(**{**_column_fields(attr), "type": attr.column_type})
+        columns[name] = ColumnSpec.model_validate(
+            {**_column_fields(attr), "type": attr.column_type}
+        )
     for name, scale in spec.scales.items():
         lo, hi = scale.range
-        columns[name] = ColumnSpec(
-            **{"min": lo, "max": hi, **_column_fields(scale), "type": scale.type or "number"}
+        columns[name] = ColumnSpec.model_validate(
+            {"min": lo, "max": hi, **_column_fields(scale), "type": scale.type or "number"}
         )
     for name, answer in spec.answers.items():
-        columns[name] = ColumnSpec(**{**_column_fields(answer), "type": "string"})
+        columns[name] = ColumnSpec.model_validate({**_column_fields(answer), "type": "string"})
     declared = set(spec.columns) | set(spec.attributes) | set(spec.scales) | set(spec.answers)
-    return {n: c if c.type else c.model_copy(update={"type": "string"}) for n, c in columns.items()}, declared
+    return {
+        n: c if c.type else c.model_copy(update={"type": "string"}) for n, c in columns.items()
+    }, declared
 
 
 def _column_fields(spec: ColumnSpec) -> dict[str, object]:

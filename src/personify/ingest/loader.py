@@ -307,9 +307,7 @@ class _SourceLoader:
             )
         return compiled
 
-    def _raw_sql(
-        self, col: str, cspec: ColumnSpec, staged: Staged, fields: set[str]
-    ) -> str | None:
+    def _raw_sql(self, col: str, cspec: ColumnSpec, staged: Staged, fields: set[str]) -> str | None:
         """SQL reading the column's raw value from the staged row; None if the file lacks it."""
         if cspec.expr is not None:
             from personify.ingest.expressions import compile_expression
@@ -347,7 +345,9 @@ class _SourceLoader:
             "md5(_json)"
             if staged.json
             else "md5(concat_ws(chr(31), "
-            + ", ".join(f"coalesce(CAST({quote_ident(f)} AS VARCHAR), chr(30))" for f in staged.fields)
+            + ", ".join(
+                f"coalesce(CAST({quote_ident(f)} AS VARCHAR), chr(30))" for f in staged.fields
+            )
             + "))"
         )
         checked = f"_checked_{self.name}"
@@ -438,7 +438,8 @@ class _SourceLoader:
             rejects = int(
                 engine.scalar(
                     f"""SELECT count(*) FROM {staged.rejects} j WHERE NOT EXISTS (
-                        SELECT 1 FROM quarantine q WHERE q.source = ? AND q.row_hash = md5(j.text))""",
+                        SELECT 1 FROM quarantine q
+                        WHERE q.source = ? AND q.row_hash = md5(j.text))""",
                     [self.name],
                 )
             )
@@ -480,11 +481,11 @@ class _SourceLoader:
             )
             engine.sql("DELETE FROM quarantine WHERE source = ?", [self.name])
         # Quarantined rows no longer in the file were fixed or removed there.
+        rejected = staged.rejects or "(SELECT NULL AS text)"
         engine.sql(
             f"""DELETE FROM quarantine q WHERE q.source = ? AND q.row_hash IS NOT NULL
             AND NOT EXISTS (SELECT 1 FROM {checked} c WHERE c._row_hash = q.row_hash)
-            AND NOT EXISTS (SELECT 1 FROM {staged.rejects if staged.rejects else "(SELECT NULL AS text)"} j
-                            WHERE md5(j.text) = q.row_hash)""",
+            AND NOT EXISTS (SELECT 1 FROM {rejected} j WHERE md5(j.text) = q.row_hash)""",
             [self.name],
         )
         self._quarantine(new, staged, incremental)
