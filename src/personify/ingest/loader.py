@@ -379,6 +379,13 @@ class _SourceLoader:
         """A second good row with the same record id is a problem, not a silent overwrite."""
         cols = ", ".join(quote_ident(k) for k in key)
         shown = ", ".join(key)
+        # Finding that there are none is a cheap aggregate; flagging them needs a window.
+        dupes = self.engine.scalar(
+            f"""SELECT count(*) FROM (SELECT 1 FROM {checked} WHERE _problems = ''
+                GROUP BY {cols} HAVING count(*) > 1)"""
+        )
+        if not dupes:
+            return
         self.engine.sql(
             f"""UPDATE {checked} c SET
                 _problems = {quote_literal(f"{shown}: duplicate record id (first at row ")}
@@ -472,12 +479,12 @@ class _SourceLoader:
                 )
             engine.sql(
                 f"""INSERT INTO {self.raw} SELECT {select}, {meta} FROM {new}
-                WHERE _problems = '' ORDER BY _row"""
+                WHERE _problems = ''"""
             )
         else:
             engine.sql(
                 f"""CREATE OR REPLACE TABLE {self.raw} AS SELECT {select}, {meta}
-                FROM {new} WHERE _problems = '' ORDER BY _row"""
+                FROM {new} WHERE _problems = ''"""
             )
             engine.sql("DELETE FROM quarantine WHERE source = ?", [self.name])
         # Quarantined rows no longer in the file were fixed or removed there.

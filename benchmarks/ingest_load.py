@@ -1,0 +1,159 @@
+"""Ingest throughput: our validated load against DuckDB's own reader, in one run.
+
+For CSV and Parquet files of N order rows (default 10M, --quick 1M) it times:
+- baseline: ``CREATE TABLE t AS SELECT * FROM read_csv(...)`` / ``read_parquet(...)``
+  in DuckDB alone (no checks, no quarantine, no provenance);
+- ours: ``Workspace.ingest.run()`` on the same file: mapping, type checks, ranges,
+  dates, duplicate ids, row hashes, quarantine, batch record.
+Each measurement runs in its own process, so peak memory (ru_maxrss) is its own.
+It also times the demo company's whole ingest stage (--demo-customers, default
+1,000,000; --quick 100,000).
+
+The last line is one JSON object; ``ratio`` = our seconds / DuckDB's (CSV), lower is better.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+mode, path, work = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+start = time.perf_counter()
+if mode.startswith("duckdb"):
+    import duckdb
+    con = duckdb.connect(str(work / "base.duckdb"), config={"memory_limit": "4GB"})
+    reader = "read_csv" if path.suffix == ".csv" else "read_parquet"
+    con.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM {reader}('{path}')")
+    rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
+else:
+    from personify import Workspace
+    ws = Workspace(work)
+    result = ws.ingest.run(full_refresh=True)
+    rows = result.rows_loaded
+    ws.close()
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "rows": rows, "peak_mb": peak}))
+"""
+
+
+def write_orders(folder: Path, rows: int) -> tuple[Path, Path]:
+    """An orders export of ``rows`` rows, as CSV and Parquet, written by DuckDB itself."""
+    csv, parquet = folder / "orders.csv", folder / "orders.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"""CREATE TABLE o AS SELECT
+              'O' || i AS order_id, 'A' || (i % {max(rows // 4, 1)}) AS account_id,
+              TIMESTAMP '2020-01-01' + to_seconds(i % 150000000) AS order_ts,
+              CASE i % 3 WHEN 0 THEN 'web' WHEN 1 THEN 'app' ELSE 'store' END AS channel,
+              round(5 + (i * 7919 % 50000) / 100.0, 2) AS total
+            FROM range({rows}) r(i)"""
+    )
+    con.execute(f"COPY o TO '{csv}' (HEADER)")
+    con.execute(f"COPY o TO '{parquet}' (FORMAT parquet)")
+    return csv, parquet
+
+
+def run_child(mode: str, path: Path, work: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, mode, str(path), str(work)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def make_workspace(work: Path, path: Path) -> None:
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "personify.yaml").write_text(
+        f"sources:\n  orders:\n    kind: orders\n    path: {path}\n"
+        "    columns:\n      channel: {allowed: [web, app, store]}\n"
+    )
+
+
+def demo_ingest(folder: Path, customers: int) -> dict[str, float]:
+    data = folder / "demo"
+    subprocess.run(
+        [sys.executable, "-c", "from personify.cli import app; app()", "demo-data", str(data)]
+        + ["--customers", str(customers)],
+        check=True,
+        capture_output=True,
+    )
+    from personify.cli import demo_sources
+
+    work = folder / "demo-ws"
+    work.mkdir()
+    import yaml
+
+    (work / "personify.yaml").write_text(
+        yaml.safe_dump({"sources": demo_sources(str(data / "sources"))}, sort_keys=False)
+    )
+    result = run_child("ours", data, work)
+    size = sum(p.stat().st_size for p in (data / "sources").iterdir())
+    return {**result, "data_mb": size / 1e6}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1M rows, 100k-customer demo")
+    parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--demo-customers", type=int, default=None)
+    args = parser.parse_args()
+    rows = args.rows or (1_000_000 if args.quick else 10_000_000)
+    customers = args.demo_customers or (100_000 if args.quick else 1_000_000)
+
+    folder = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
+    try:
+        csv, parquet = write_orders(folder, rows)
+        figures: dict[str, dict[str, float]] = {}
+        for label, path in (("csv", csv), ("parquet", parquet)):
+            base_dir = folder / f"base-{label}"
+            base_dir.mkdir()
+            figures[f"duckdb_{label}"] = run_child("duckdb", path, base_dir)
+            ours_dir = folder / f"ours-{label}"
+            make_workspace(ours_dir, path)
+            figures[f"ours_{label}"] = run_child("ours", path, ours_dir)
+        figures["demo"] = demo_ingest(folder, customers) if customers else {}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    print(f"{'load':<16}{'rows':>12}{'seconds':>10}{'rows/s':>14}{'peak MB':>10}")
+    for name, f in figures.items():
+        if f:
+            print(
+                f"{name:<16}{int(f['rows']):>12,}{f['seconds']:>10.1f}"
+                f"{f['rows'] / f['seconds']:>14,.0f}{f['peak_mb']:>10,.0f}"
+            )
+    ratio = figures["ours_csv"]["seconds"] / figures["duckdb_csv"]["seconds"]
+    parquet_ratio = figures["ours_parquet"]["seconds"] / figures["duckdb_parquet"]["seconds"]
+    print(f"ratio (ours / DuckDB read_csv): {ratio:.2f}; parquet: {parquet_ratio:.2f}")
+    summary = {
+        "rows": rows,
+        "ratio": round(ratio, 3),
+        "parquet_ratio": round(parquet_ratio, 3),
+        "rows_per_s": round(figures["ours_csv"]["rows"] / figures["ours_csv"]["seconds"]),
+        "parquet_rows_per_s": round(
+            figures["ours_parquet"]["rows"] / figures["ours_parquet"]["seconds"]
+        ),
+        "peak_mb": round(max(figures["ours_csv"]["peak_mb"], figures["ours_parquet"]["peak_mb"])),
+        "baseline_peak_mb": round(figures["duckdb_csv"]["peak_mb"]),
+        "demo_customers": customers,
+        "demo_ingest_s": round(figures["demo"].get("seconds", 0.0), 1),
+        "demo_data_mb": round(figures["demo"].get("data_mb", 0.0)),
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
