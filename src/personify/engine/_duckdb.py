@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from personify.errors import WorkspaceError
 
@@ -38,6 +39,17 @@ class Engine:
     def create_function(
         self, name: str, fn: Callable[..., Any], params: list[str], returns: str
     ) -> None:
+        raise NotImplementedError
+
+    def register_scalar_function(
+        self,
+        name: str,
+        function: Callable[..., pa.Array],
+        *,
+        parameters: list[str],
+        returns: str,
+    ) -> None:
+        """Make a vectorised Python function callable from SQL (see DuckDBEngine)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -147,6 +159,36 @@ class DuckDBEngine(Engine):
             "UNION SELECT view_name FROM duckdb_views() WHERE NOT internal AND NOT temporary"
         ).fetchall()
         return sorted(r[0] for r in rows)
+
+    def register_scalar_function(
+        self,
+        name: str,
+        function: Callable[..., pa.Array],
+        *,
+        parameters: list[str],
+        returns: str,
+    ) -> None:
+        """Make ``function`` callable from SQL on this connection as ``name(...)``.
+
+        ``function`` takes one Arrow array per parameter (a chunk of rows) and returns an
+        Arrow array of as many values. It must be deterministic (the engine may call it on
+        any chunk, in any order) and give NULL for a NULL argument; it may return NULL
+        otherwise too (DuckDB's "special" null handling: NULLs are passed through to it).
+        Registering a name again keeps the first registration (functions are per connection).
+        """
+        if name in self._functions:
+            return
+        self.con.create_function(
+            name,
+            function,
+            [duckdb.sqltype(p) for p in parameters],
+            duckdb.sqltype(returns),
+            type="arrow",
+            null_handling="special",
+            exception_handling="default",
+            side_effects=False,
+        )
+        self._functions.add(name)
 
     def close(self) -> None:
         self.con.close()
