@@ -178,15 +178,20 @@ class DuckDBEngine(Engine):
         """
         if name in self._functions:
             return
+        # Options as strings: every supported DuckDB accepts them, while the enums' module
+        # moved between versions (duckdb.functional -> duckdb.func).
+        options: dict[str, Any] = {
+            "type": "arrow",  # whole chunks as Arrow arrays, not one Python call per row
+            "null_handling": "special",
+            "exception_handling": "default",
+            "side_effects": False,
+        }
         self.con.create_function(
             name,
             function,
             [duckdb.sqltype(p) for p in parameters],
             duckdb.sqltype(returns),
-            type="arrow",
-            null_handling="special",
-            exception_handling="default",
-            side_effects=False,
+            **options,
         )
         self._functions.add(name)
 

@@ -76,7 +76,7 @@ def _caret(text: str, position: int) -> str:
 
 
 def _suggest(name: str, known: Collection[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
     return f" (did you mean {close[0]}?)" if close else ""
 
 
@@ -145,7 +145,8 @@ def tokenize(text: str) -> list[Token]:
 
 
 def _read_string(text: str, start: int, tokens: list[Token]) -> int:
-    quote, i, chars = text[start], start + 1, []
+    quote, i = text[start], start + 1
+    chars: list[str] = []
     while i < len(text):
         c = text[i]
         if c == quote:
@@ -183,9 +184,9 @@ def _read_number(text: str, start: int, tokens: list[Token]) -> int:
                 i += 1
     literal = text[start:i]
     # Only ASCII digits are numbers: str.isdigit() also accepts '²' or '٣'.
-    if not literal.replace(".", "").replace("e", "").replace("E", "").isascii() or not math.isfinite(
-        _float(literal)
-    ):
+    if not literal.replace(".", "").replace("e", "").replace(
+        "E", ""
+    ).isascii() or not math.isfinite(_float(literal)):
         raise ExpressionError(text, start + 1, f"not a usable number: {literal}")
     if i < n and (text[i].isalnum() or text[i] == "_"):
         raise ExpressionError(text, i + 1, f"unexpected {text[i]!r} after the number {literal}")
@@ -404,6 +405,11 @@ class Parser:
                 args.append(self.expression())
         self.nesting -= 1
         self.expect(")", f"to close the call of {name.value}() at {name.pos}")
+        fn, n, lower = FUNCTIONS[name.value.lower()], len(args), name.value.lower()
+        if n < fn.min_args or (fn.max_args is not None and n > fn.max_args):
+            raise self.error(
+                name.pos, f"{lower}() takes {_arity(fn)}, got {n}: {lower}({fn.signature})"
+            )
         depth = self.tree(name.pos, args)
         return Call(name.pos, name.value.lower(), tuple(args), depth=depth)
 
@@ -427,9 +433,7 @@ class Function:
 
 
 class Compiler:
-    def __init__(
-        self, text: str, resolve: Resolve, known_columns: Collection[str] | None
-    ) -> None:
+    def __init__(self, text: str, resolve: Resolve, known_columns: Collection[str] | None) -> None:
         self.text = text
         self.resolve = resolve
         self.known_columns = known_columns
@@ -468,11 +472,6 @@ class Compiler:
 
     def call(self, node: Call) -> Sql:
         fn = FUNCTIONS[node.name]
-        n = len(node.args)
-        if n < fn.min_args or (fn.max_args is not None and n > fn.max_args):
-            raise self.error(
-                node, f"{node.name}() takes {_arity(fn)}, got {n}: {node.name}({fn.signature})"
-            )
         return fn.compile(self, node, [self.compile(a) for a in node.args])
 
     def binary(self, node: Binary, left: Sql, right: Sql) -> Sql:
@@ -522,9 +521,9 @@ class Compiler:
         return f"TRY_CAST({value.sql} AS DOUBLE)"
 
     def as_integer(self, node: Node, value: Sql) -> str:
-        if isinstance(node, Lit) and isinstance(node.value, float) and node.value.is_integer():
-            if abs(node.value) < 2**31:
-                return str(int(node.value))
+        value_ = node.value if isinstance(node, Lit) else None
+        if isinstance(value_, float) and value_.is_integer() and abs(value_) < 2**31:
+            return str(int(value_))
         return f"TRY_CAST(round({self.as_number(node, value)}) AS INTEGER)"
 
     def as_condition(self, node: Node, value: Sql) -> str:
@@ -592,7 +591,9 @@ def _text_function(sql_name: str) -> Callable[[Compiler, Call, list[Sql]], Sql]:
 
 
 def _substr(c: Compiler, node: Call, args: list[Sql]) -> Sql:
-    parts = [as_text(args[0])] + [c.as_integer(n, a) for n, a in zip(node.args[1:], args[1:])]
+    parts = [as_text(args[0])] + [
+        c.as_integer(n, a) for n, a in zip(node.args[1:], args[1:], strict=True)
+    ]
     return Sql(f"substr({', '.join(parts)})", "text")
 
 
@@ -722,11 +723,13 @@ def name_part_column(
             return pa.nulls(len(values), pa.string())
         index = NAME_PARTS.index(part)
         encoded = pc.dictionary_encode(values)
-        words = [None if v is None else name_parts(v)[index] for v in encoded.dictionary.to_pylist()]
+        words = [
+            None if v is None else name_parts(v)[index] for v in encoded.dictionary.to_pylist()
+        ]
         return pc.take(pa.array(words, pa.string()), encoded.indices)
     result = [
         None if v is None or p not in NAME_PARTS else name_parts(v)[NAME_PARTS.index(p)]
-        for v, p in zip(values.to_pylist(), parts.to_pylist())
+        for v, p in zip(values.to_pylist(), parts.to_pylist(), strict=True)
     ]
     return pa.array(result, pa.string())
 
