@@ -513,3 +513,27 @@ def test_any_input_compiles_to_runnable_sql_or_raises_expression_error(
         assert 1 <= exc.position <= len(text) + 1
         return
     property_engine.sql(f"SELECT {sql} FROM t").fetchall()
+
+
+# Through the loader ---------------------------------------------------------------------------
+def test_a_source_with_derived_columns_loads_them(make_workspace: Any) -> None:
+    csv = 'id,Full Name,net,tax,sex\nC1,"Dr. Jane Q. Doe",100,19,w\nC2,"Müller, Hans",50.5,,m\n'
+    ws = make_workspace(
+        {"crm": ("customers", "crm.csv", csv)},
+        crm={
+            "columns": {
+                "customer_id": {"source": "id"},
+                "first_name": {"expr": "first_name(`Full Name`)"},
+                "last_name": {"expr": "last_name(`Full Name`)"},
+                "gender": {"expr": "if(sex == 'w', 'female', 'male')"},
+                # concat of a missing sum is blank text, which the loader reads as missing
+                "job_title": {"expr": "concat(number(net) + number(tax))"},
+            }
+        },
+    )
+    ws.ingest.run()
+    rows = ws.engine.sql(
+        "SELECT customer_id, first_name, last_name, gender, job_title FROM raw_crm "
+        "ORDER BY customer_id"
+    ).fetchall()
+    assert rows == [("C1", "Jane", "Doe", "female", "119"), ("C2", "Hans", "Müller", "male", None)]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from personify.errors import PersonifyError
 from personify.ingest._columns import register_checks
 from personify.ingest._readers import Staged, quote_literal
+from personify.ingest.expressions import register_functions
 from personify.ingest.kinds import PERSONAL_COLUMNS, effective_columns
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ def check_sources(workspace: Workspace, names: list[str] | None = None) -> list[
     names = names or list(workspace.config.sources)
     engine = workspace.engine
     register_checks(engine)
+    register_functions(engine)  # name parts of expr: columns
     results = []
     for name in names:
         result = SourceCheck(name)

@@ -29,9 +29,9 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+import nameparser
 import pyarrow as pa
 import pyarrow.compute as pc
-import nameparser
 
 from personify.errors import SourceError
 from personify.ingest._readers import quote_literal

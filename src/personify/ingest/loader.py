@@ -30,6 +30,7 @@ from personify.config import ColumnSpec, SourceSpec
 from personify.errors import SourceError
 from personify.ingest._columns import CompiledColumn, compile_column, register_checks
 from personify.ingest._readers import READERS, Staged, json_path, quote_ident, quote_literal
+from personify.ingest.expressions import register_functions
 from personify.ingest.kinds import KINDS, PERSONAL_COLUMNS, effective_columns
 from personify.progress import ProgressFn, no_progress
 
@@ -135,6 +136,7 @@ class Ingest:
 
         engine = self.workspace.engine
         register_checks(engine)
+        register_functions(engine)  # name parts of expr: columns
         batch_id = uuid.uuid4().hex[:12]
         loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
         results = []
