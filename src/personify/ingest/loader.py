@@ -40,6 +40,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Where a row is in its file, usable in expressions (an export without record ids
+# can number its records by line: `order_id: {expr: "'L' || _line"}`).
+ROW_FIELDS = ("_row", "_line")
+
 QUARANTINE_COLUMNS = {
     "source": "VARCHAR",
     "file": "VARCHAR",
@@ -312,16 +316,23 @@ class _SourceLoader:
     def _raw_sql(self, col: str, cspec: ColumnSpec, staged: Staged, fields: set[str]) -> str | None:
         """SQL reading the column's raw value from the staged row; None if the file lacks it."""
         if cspec.expr is not None:
-            from personify.ingest.expressions import compile_expression
+            from personify.ingest.expressions import ExpressionError, compile_expression
 
             def resolve(name: str) -> str:
+                if name in ROW_FIELDS:
+                    return name
                 if staged.json:
                     return f"json_extract_string(_json, {quote_literal(json_path(name))})"
                 if name not in fields:
                     raise KeyError(name)
                 return quote_ident(name)
 
-            return compile_expression(cspec.expr, resolve)
+            try:
+                return compile_expression(
+                    cspec.expr, resolve, known_columns=[*staged.fields, *ROW_FIELDS]
+                )
+            except ExpressionError as exc:
+                raise SourceError(f"source '{self.name}', column '{col}': {exc}") from exc
         src = cspec.source or col
         if staged.json:
             return f"json_extract_string(_json, {quote_literal(json_path(src))})"
