@@ -273,7 +273,9 @@ def _stage(
     )
     engine.sql(
         f"CREATE OR REPLACE TEMP TABLE {stage} AS "
-        f"SELECT *, row_number() OVER () AS _rec FROM {reader}"
+        # _line assumes one line per record; _assign_lines corrects it when that is not so.
+        f"SELECT *, {first_line - 1} + _rec AS _line "
+        f"FROM (SELECT *, row_number() OVER () AS _rec FROM {reader})"
     )
     # One line per rejected record; the parser may report several errors for it.
     rows = engine.sql(
@@ -310,12 +312,17 @@ def _stage(
                 first_line=line + 1,
             )
     table = f"_csv_{name}"
-    engine.sql(
-        f"""CREATE OR REPLACE TEMP TABLE {table} AS
-        SELECT * EXCLUDE (_rec), row_number() OVER (ORDER BY _line) AS _row
-        FROM {stage} ORDER BY _line"""
-    )
-    engine.sql(f"DROP TABLE {stage}")
+    if any(rej.rest is not None for rej in rejected):
+        # Records read again sit between the others: number them in file order.
+        engine.sql(
+            f"""CREATE OR REPLACE TEMP TABLE {table} AS
+            SELECT * EXCLUDE (_rec), row_number() OVER (ORDER BY _line) AS _row
+            FROM {stage} ORDER BY _line"""
+        )
+        engine.sql(f"DROP TABLE {stage}")
+    else:  # the good records are in file order already: no copy
+        engine.sql(f"ALTER TABLE {stage} RENAME COLUMN _rec TO _row")
+        engine.sql(f"DROP TABLE IF EXISTS {table}; ALTER TABLE {stage} RENAME TO {table}")
     return CsvTables(table, fields, rejects)
 
 
@@ -459,22 +466,33 @@ def _assign_lines(
     breaks, no blank lines) takes one SQL expression; otherwise a walk over the
     blank lines and rejects (few), advancing over good rows in vectorised steps.
     """
-    joined = " || ".join(f"coalesce({quote_ident(f)}, '')" for f in fields)
-    multiline = engine.scalar(f"SELECT bool_or(contains({joined}, chr(10))) FROM {stage}")
-    blanks = _blank_lines(path, first_line)
-    if not multiline and not blanks and all(r.span == 1 for r in rejected):
-        # Good record k (from 1) follows k - 1 good records and the rejects before it.
-        goods_before = [r.duck_line - duck_first - j for j, r in enumerate(rejected)]
+    blanks, total_lines = _scan_lines(path, first_line)
+    good = engine.count(stage)
+    # Any line break inside a good record's value makes the file longer than this.
+    one_line_each = total_lines == first_line - 1 + good + sum(r.span for r in rejected) + len(
+        blanks
+    )
+    if one_line_each and not blanks:
+        if not rejected:
+            return []  # _line as staged is right
+        # Good record k follows k - 1 good records and the rejected ones before it.
+        marks, lines, taken = [], [], 0
+        for j, r in enumerate(rejected):
+            goods_before = r.duck_line - duck_first - j
+            lines.append(first_line + goods_before + taken)
+            taken += r.span
+            marks.append((goods_before, taken))
         engine.sql(
             f"""CREATE OR REPLACE TEMP TABLE {stage} AS
-            SELECT s.*, {first_line} + s._rec - 1
-                   + (SELECT count(*) FROM unnest(?::BIGINT[]) AS r(g) WHERE r.g < s._rec)
-                   AS _line
-            FROM {stage} s""",
-            [goods_before],
+            WITH m AS (SELECT unnest(?::BIGINT[]) AS g, unnest(?::BIGINT[]) AS taken)
+            SELECT s.* REPLACE ({first_line} - 1 + s._rec + coalesce(m.taken, 0) AS _line)
+            FROM {stage} s ASOF LEFT JOIN m ON s._rec > m.g
+            ORDER BY s._rec""",
+            [[m[0] for m in marks], [m[1] for m in marks]],
         )
-        return [first_line + r.duck_line - duck_first for r in rejected]
+        return lines
 
+    joined = " || ".join(f"coalesce({quote_ident(f)}, '')" for f in fields)
     spans = engine.sql(
         f"""SELECT 1 + strlen({joined}) - strlen(replace({joined}, chr(10), '')) AS span
             FROM {stage} ORDER BY _rec"""
@@ -487,7 +505,8 @@ def _assign_lines(
     )
     engine.sql(
         f"""CREATE OR REPLACE TEMP TABLE {stage} AS
-        SELECT s.*, l._line FROM {stage} s JOIN {view} l USING (_rec)"""
+        SELECT s.* REPLACE (l._line AS _line) FROM {stage} s JOIN {view} l USING (_rec)
+        ORDER BY s._rec"""
     )
     engine.con.unregister(view)
     return reject_lines
@@ -528,8 +547,8 @@ def _walk(
 _BLANK = re.compile(rb"(?m)^\r?\n")
 
 
-def _blank_lines(path: Path, first_line: int) -> list[int]:
-    """Numbers of the empty lines from ``first_line`` on, in one pass of 1 MiB pieces."""
+def _scan_lines(path: Path, first_line: int) -> tuple[list[int], int]:
+    """The empty lines from ``first_line`` on, and the number of lines, in one pass."""
     found: list[int] = []
     line = 1  # the number of the line that ``carry`` begins
     carry = b""
@@ -549,4 +568,4 @@ def _blank_lines(path: Path, first_line: int) -> list[int]:
             line += whole.count(b"\n")
             rest = data[last + 1 :]
             carry = rest if len(rest) <= 2 else b"xx"
-    return found
+    return found, line - 1 + (1 if carry else 0)
