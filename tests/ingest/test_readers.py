@@ -337,7 +337,7 @@ def test_quarantine_names_the_file_of_each_bad_row(tmp_path: Path) -> None:
         q = ws.engine.fetch_df("SELECT file, line, reason FROM quarantine ORDER BY file, line")
         assert q["file"].tolist() == ["r1.csv", "r2.csv"]
         assert q["line"].tolist() == [3, 3]
-        assert q["reason"][0] == "rating: expected integer, got 'five'"
+        assert q["reason"][0] == "rating: expected a whole number, got 'five'"
         assert q["reason"][1].startswith("TOO MANY COLUMNS")
         assert result.sources[0].examples[0].startswith("r1.csv row 2 (line 3): rating")
         loaded = ws.engine.fetch_df("SELECT _file, _row, review_id FROM raw_reviews ORDER BY 1, 2")
