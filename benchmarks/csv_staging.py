@@ -53,9 +53,7 @@ def child(mode: str, csv_path: Path, workdir: Path) -> dict:
         table = "t"
     else:
         options: dict = {"encoding": "cp1252"} if mode == "stage_cp1252" else {}
-        spec = SourceSpec.model_validate(
-            {"kind": "reviews", "path": str(csv_path), "csv": options}
-        )
+        spec = SourceSpec.model_validate({"kind": "reviews", "path": str(csv_path), "csv": options})
         table = stage_files(engine, spec, [csv_path], "bench").table
     seconds = time.perf_counter() - start
     rows = engine.count(table)
