@@ -1,109 +1,219 @@
-"""Read a source file into a staging table, row by row, losing nothing.
+"""Read a source's files into one staging table, row by row, losing nothing.
 
-Each reader yields a staging table with the file's fields as text (CSV), native
-types (Parquet) or one JSON document per row (JSON lines), plus ``_row`` (the
-record's number in the file, from 1) and ``_line`` (its line, where the format
-has lines). Rows the parser itself cannot split go to a rejects table instead
-of being dropped.
+``stage_files`` is the one entry point. Whatever the format, the staging table
+has the files' fields (text for CSV and Excel, native types for Parquet, one
+JSON document per row in ``_json`` for JSON and JSON lines) plus ``_file`` (the
+file's name), ``_row`` (the record's number in its file, from 1) and ``_line``
+(its line in the file; the row number in the sheet for Excel; NULL where the
+format has no lines: Parquet, JSON arrays). Several files (a glob) stage into
+the one table, fields unified by name, a field a file lacks NULL. Records the
+parser cannot split go to a rejects table (file, line, reason, text) instead of
+being dropped.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import glob
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from personify.config import SourceSpec
 from personify.engine import DuckDBEngine
+from personify.errors import SourceError
+from personify.ingest._csv import quote_ident, quote_literal, stage_csv_file
+from personify.ingest._xlsx import stage_xlsx_file
 
+__all__ = [
+    "Staged",
+    "json_path",
+    "quote_ident",
+    "quote_literal",
+    "resolve_paths",
+    "stage_files",
+]
 
-def quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+META = ("_file", "_row", "_line")
+GLOB_CHARS = set("*?[")
 
 
 @dataclass(frozen=True)
 class Staged:
     table: str
-    fields: list[str]  # the file's own field names (JSON lines: none, values come by path)
-    rejects: str | None  # table of rows the parser rejected: line, reason, text
+    fields: list[str]  # the files' own field names (JSON: none, values come by path)
+    rejects: str | None  # rows the parser rejected: file, line, reason, text
     json: bool = False
+    files: list[str] = field(default_factory=list)  # the ``_file`` names, in load order
 
 
-def stage_csv(engine: DuckDBEngine, path: Path, name: str) -> Staged:
-    stage, err, scan = f"_stage_{name}", f"_rejects_{name}", f"_rejscan_{name}"
-    engine.sql(
-        f"""CREATE OR REPLACE TEMP TABLE {stage} AS
-        SELECT *, row_number() OVER () AS _row
-        FROM read_csv({quote_literal(str(path))}, header = true, all_varchar = true,
-                      store_rejects = true, rejects_table = '{err}', rejects_scan = '{scan}')"""
-    )
-    fields = [r[0] for r in engine.sql(f"DESCRIBE {stage}").fetchall() if r[0] != "_row"]
-    rejects = f"_rejected_{name}"
-    engine.sql(
-        f"""CREATE OR REPLACE TEMP TABLE {rejects} AS
-        SELECT line, string_agg(error_type || ': ' || error_message, '; ') AS reason,
-               any_value(csv_line) AS text
-        FROM {err} GROUP BY line"""
-    )
-    # The parser numbers good rows without the rejected lines in between; put the
-    # file's line numbers back so a user can find any row in an editor.
-    engine.sql(
-        f"""CREATE OR REPLACE TEMP TABLE {stage}_lined AS
-        WITH r AS (SELECT line, row_number() OVER (ORDER BY line) AS j FROM {rejects})
-        SELECT s.*, s._row + 1 + (SELECT count(*) FROM r WHERE r.line - r.j - 1 < s._row)
-               AS _line
-        FROM {stage} s"""
-    )
-    engine.sql(f"DROP TABLE {stage}; DROP TABLE {err}; DROP TABLE {scan}")
-    return Staged(f"{stage}_lined", fields, rejects)
+def resolve_paths(base_dir: Path, spec: SourceSpec) -> list[Path]:
+    """The files of a source: its path, or every file its glob matches, sorted."""
+    if spec.path is None:
+        raise SourceError("the source has no 'path' (it reads a database)")
+    pattern = Path(spec.path).expanduser()
+    full = pattern if pattern.is_absolute() else base_dir / pattern
+    if GLOB_CHARS & set(spec.path):
+        found = sorted(Path(p) for p in glob.glob(str(full), recursive=True))
+        files = [p for p in found if p.is_file()]
+        if not files:
+            raise SourceError(f"no file matches {full}")
+        return files
+    if not full.is_file():
+        raise SourceError(f"file not found: {full}")
+    return [full]
 
 
-def stage_parquet(engine: DuckDBEngine, path: Path, name: str) -> Staged:
-    stage = f"_stage_{name}"
-    engine.sql(
-        f"""CREATE OR REPLACE TEMP TABLE {stage} AS
-        SELECT *, row_number() OVER () AS _row, NULL::BIGINT AS _line
-        FROM read_parquet({quote_literal(str(path))})"""
-    )
-    fields = [
-        r[0] for r in engine.sql(f"DESCRIBE {stage}").fetchall() if r[0] not in ("_row", "_line")
-    ]
-    return Staged(stage, fields, None)
-
-
-def stage_jsonl(engine: DuckDBEngine, path: Path, name: str) -> Staged:
+def stage_files(engine: DuckDBEngine, spec: SourceSpec, paths: list[Path], name: str) -> Staged:
+    """Stage every file of a source into one table (see the module doc)."""
+    fmt = spec.file_format
+    labels = _labels(paths)
+    if fmt == "parquet":
+        return _stage_parquet(engine, paths, labels, name)
     stage, rejects = f"_stage_{name}", f"_rejected_{name}"
-    # Read whole lines as text first, so a malformed line is quarantined with its
+    engine.sql(f"DROP TABLE IF EXISTS {stage}")
+    engine.sql(
+        f"CREATE OR REPLACE TEMP TABLE {rejects} "
+        "(file VARCHAR, line BIGINT, reason VARCHAR, text VARCHAR)"
+    )
+    fields: list[str] = []
+    for i, (path, label) in enumerate(zip(paths, labels, strict=True)):
+        part = f"{name}_{i}"
+        try:
+            table, file_fields, file_rejects = _stage_one(engine, spec, fmt, path, part)
+        except SourceError as exc:
+            raise SourceError(f"{label}: {exc}" if label not in str(exc) else str(exc)) from None
+        _append(engine, stage, table, label, first=i == 0)
+        engine.sql(
+            f"INSERT INTO {rejects} SELECT {quote_literal(label)}, line, reason, text "
+            f"FROM {file_rejects}"
+        )
+        engine.sql(f"DROP TABLE {table}; DROP TABLE {file_rejects}")
+        fields += [f for f in file_fields if f not in fields]
+    json = fmt in ("json", "jsonl")
+    return Staged(stage, [] if json else fields, rejects, json=json, files=labels)
+
+
+def _labels(paths: list[Path]) -> list[str]:
+    """What ``_file`` says: the file's name, or more of its path where names repeat."""
+    names = [p.name for p in paths]
+    if len(set(names)) == len(names):
+        return names
+    return [str(p) for p in paths]
+
+
+def _stage_one(
+    engine: DuckDBEngine, spec: SourceSpec, fmt: str, path: Path, part: str
+) -> tuple[str, list[str], str]:
+    if fmt == "csv":
+        t = stage_csv_file(engine, path, part, spec.csv)
+        return t.table, t.fields, t.rejects
+    if fmt == "jsonl":
+        return _stage_jsonl(engine, path, part)
+    if fmt == "json":
+        return _stage_json(engine, path, part)
+    if fmt == "xlsx":
+        return stage_xlsx_file(engine, path, part, sheet=spec.sheet)
+    raise SourceError(f"cannot read files as '{fmt}'")
+
+
+def _append(engine: DuckDBEngine, stage: str, table: str, label: str, *, first: bool) -> None:
+    """Add one file's rows to the staging table, unifying the fields by name."""
+    if first:
+        engine.sql(
+            f"CREATE TEMP TABLE {stage} AS "
+            f"SELECT * EXCLUDE (_row, _line), {quote_literal(label)} AS _file, _row, _line "
+            f"FROM {table}"
+        )
+        return
+    have = {r[0] for r in engine.sql(f"DESCRIBE {stage}").fetchall()}
+    for col, col_type, *_ in engine.sql(f"DESCRIBE {table}").fetchall():
+        if col not in have:
+            engine.sql(f"ALTER TABLE {stage} ADD COLUMN {quote_ident(col)} {col_type}")
+    engine.sql(
+        f"INSERT INTO {stage} BY NAME SELECT *, {quote_literal(label)} AS _file FROM {table}"
+    )
+
+
+def _stage_parquet(engine: DuckDBEngine, paths: list[Path], labels: list[str], name: str) -> Staged:
+    stage = f"_stage_{name}"
+    files = "[" + ", ".join(quote_literal(str(p)) for p in paths) + "]"
+    by_path = " ".join(
+        f"WHEN {quote_literal(str(p))} THEN {quote_literal(label)}"
+        for p, label in zip(paths, labels, strict=True)
+    )
+    try:
+        engine.sql(
+            f"""CREATE OR REPLACE TEMP TABLE {stage} AS
+            SELECT * EXCLUDE (filename, file_row_number),
+                   CASE filename {by_path} END AS _file,
+                   file_row_number + 1 AS _row, NULL::BIGINT AS _line
+            FROM read_parquet({files}, union_by_name = true, filename = true,
+                              file_row_number = true)"""
+        )
+    except Exception as exc:
+        raise SourceError(f"cannot read as Parquet: {str(exc).splitlines()[0]}") from exc
+    fields = [r[0] for r in engine.sql(f"DESCRIBE {stage}").fetchall() if r[0] not in META]
+    return Staged(stage, fields, None, files=labels)
+
+
+def _stage_jsonl(engine: DuckDBEngine, path: Path, part: str) -> tuple[str, list[str], str]:
+    stage, rejects, lines = f"_jstage_{part}", f"_jrej_{part}", f"_jlines_{part}"
+    # Read whole lines as text first, so a malformed line is rejected with its
     # number instead of failing (or being silently skipped by) the JSON reader.
     engine.sql(
-        f"""CREATE OR REPLACE TEMP TABLE _lines_{name} AS
+        f"""CREATE OR REPLACE TEMP TABLE {lines} AS
         SELECT line AS _json, row_number() OVER () AS _line
         FROM read_csv({quote_literal(str(path))}, columns = {{'line': 'VARCHAR'}},
                       header = false, delim = chr(1), quote = '', escape = '',
                       auto_detect = false, strict_mode = false)"""
     )
+    is_object = "coalesce(json_valid(_json) AND starts_with(ltrim(_json), '{'), false)"
     engine.sql(
         f"""CREATE OR REPLACE TEMP TABLE {rejects} AS
         SELECT _line AS line, 'not a valid JSON object' AS reason, _json AS text
-        FROM _lines_{name}
-        WHERE _json IS NOT NULL AND trim(_json) <> ''
-          AND NOT coalesce(json_valid(_json) AND starts_with(ltrim(_json), '{{'), false)"""
+        FROM {lines} WHERE _json IS NOT NULL AND trim(_json) <> '' AND NOT {is_object}"""
     )
     engine.sql(
         f"""CREATE OR REPLACE TEMP TABLE {stage} AS
-        SELECT _json, _line, row_number() OVER (ORDER BY _line) AS _row
-        FROM _lines_{name}
-        WHERE _json IS NOT NULL AND trim(_json) <> ''
-          AND coalesce(json_valid(_json) AND starts_with(ltrim(_json), '{{'), false)"""
+        SELECT _json, row_number() OVER (ORDER BY _line) AS _row, _line
+        FROM {lines} WHERE _json IS NOT NULL AND trim(_json) <> '' AND {is_object}"""
     )
-    engine.sql(f"DROP TABLE _lines_{name}")
-    return Staged(stage, [], rejects, json=True)
+    engine.sql(f"DROP TABLE {lines}")
+    return stage, [], rejects
+
+
+def _stage_json(engine: DuckDBEngine, path: Path, part: str) -> tuple[str, list[str], str]:
+    """A .json file: an array of objects, or one object (or several, one after another)."""
+    stage, rejects, docs = f"_jstage_{part}", f"_jrej_{part}", f"_jdocs_{part}"
+    layout = "array" if _first_char(path) == "[" else "unstructured"
+    try:
+        engine.sql(
+            f"""CREATE OR REPLACE TEMP TABLE {docs} AS
+            SELECT CAST(json AS VARCHAR) AS _json, row_number() OVER () AS _n
+            FROM read_json_objects({quote_literal(str(path))}, format = '{layout}')"""
+        )
+    except Exception as exc:
+        raise SourceError(f"{path.name}: not valid JSON ({str(exc).splitlines()[0]})") from exc
+    is_object = "json_type(_json) = 'OBJECT'"
+    engine.sql(
+        f"""CREATE OR REPLACE TEMP TABLE {rejects} AS
+        SELECT NULL::BIGINT AS line,
+               'element ' || _n || ' is not a JSON object' AS reason, _json AS text
+        FROM {docs} WHERE NOT {is_object}"""
+    )
+    engine.sql(
+        f"""CREATE OR REPLACE TEMP TABLE {stage} AS
+        SELECT _json, row_number() OVER (ORDER BY _n) AS _row, NULL::BIGINT AS _line
+        FROM {docs} WHERE {is_object}"""
+    )
+    engine.sql(f"DROP TABLE {docs}")
+    return stage, [], rejects
+
+
+def _first_char(path: Path) -> str:
+    with open(path, "rb") as f:
+        head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head[:1].decode("ascii", errors="replace")
 
 
 def json_path(dotted: str) -> str:
     return "$." + ".".join('"' + part.replace('"', '\\"') + '"' for part in dotted.split("."))
-
-
-READERS = {"csv": stage_csv, "parquet": stage_parquet, "jsonl": stage_jsonl}

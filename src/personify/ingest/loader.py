@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Any
 from personify.config import ColumnSpec, SourceSpec
 from personify.errors import SourceError
 from personify.ingest._columns import CompiledColumn, compile_column, register_checks
-from personify.ingest._readers import READERS, Staged, json_path, quote_ident, quote_literal
+from personify.ingest._readers import (
+    Staged,
+    json_path,
+    quote_ident,
+    quote_literal,
+    resolve_paths,
+    stage_files,
+)
 from personify.ingest.expressions import register_functions
 from personify.ingest.kinds import KINDS, PERSONAL_COLUMNS, effective_columns
 from personify.progress import ProgressFn, no_progress
@@ -40,9 +47,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Where a row is in its file, usable in expressions (an export without record ids
+# Where a row is (file, record, line), usable in expressions (an export without record ids
 # can number its records by line: `order_id: {expr: "'L' || _line"}`).
-ROW_FIELDS = ("_row", "_line")
+ROW_FIELDS = ("_file", "_row", "_line")
 
 QUARANTINE_COLUMNS = {
     "source": "VARCHAR",
@@ -182,10 +189,10 @@ class Ingest:
         spec = self.workspace.config.sources[name]
         if spec.path is None:
             return []
-        path = self.workspace.resolve(spec.path)
-        if not path.is_file():
-            raise SourceError(f"source '{name}': file not found: {path}")
-        return [path]
+        try:
+            return resolve_paths(self.workspace.path, spec)
+        except SourceError as exc:
+            raise SourceError(f"source '{name}': {exc}") from None
 
     def changed_since(self, batch_id: str) -> dict[str, int]:
         """Rows each source gained or changed in the batches after ``batch_id``."""
@@ -278,9 +285,9 @@ class _SourceLoader:
 
     def _stage(self) -> Staged:
         fmt = self.spec.file_format
-        path = self.paths[0]
+        path = self.paths[0] if len(self.paths) == 1 else self.spec.path
         try:
-            return READERS[fmt](self.engine, path, self.name)
+            return stage_files(self.engine, self.spec, self.paths, self.name)
         except Exception as exc:
             raise SourceError(
                 f"source '{self.name}': cannot read {path} as {fmt}: {_first_line(exc)}"
@@ -366,7 +373,7 @@ class _SourceLoader:
         checked = f"_checked_{self.name}"
         self.engine.sql(
             f"""CREATE OR REPLACE TEMP TABLE {checked} AS
-            SELECT {", ".join(typed + extras)}, _row, _line, {row_hash} AS _row_hash,
+            SELECT {", ".join(typed + extras)}, _file, _row, _line, {row_hash} AS _row_hash,
                    concat_ws('; ', {problems}) AS _problems,
                    concat_ws(',', {failing}) AS _failing
             FROM {staged.table}"""
@@ -399,14 +406,18 @@ class _SourceLoader:
         )
         if not dupes:
             return
+        where = "_file || ' ' || " if len(self.paths) > 1 else ""  # several files: say which
         self.engine.sql(
             f"""UPDATE {checked} c SET
-                _problems = {quote_literal(f"{shown}: duplicate record id (first at row ")}
-                            || d.first_row || ')',
+                _problems = {quote_literal(f"{shown}: duplicate record id (first at ")}
+                            || d.first_at || ')',
                 _failing = {quote_literal(shown)}
-            FROM (SELECT _row, min(_row) OVER (PARTITION BY {cols}) AS first_row
+            FROM (SELECT _file, _row,
+                         first_value({where}'row ' || _row) OVER (
+                             PARTITION BY {cols} ORDER BY _file, _row) AS first_at,
+                         row_number() OVER (PARTITION BY {cols} ORDER BY _file, _row) AS nth
                   FROM {checked} WHERE _problems = '') d
-            WHERE c._row = d._row AND d.first_row <> d._row"""
+            WHERE c._file = d._file AND c._row = d._row AND d.nth > 1"""
         )
 
     # -- writing -----------------------------------------------------------------------------
@@ -431,13 +442,13 @@ class _SourceLoader:
         out_cols = [
             r[0]
             for r in engine.sql(f"DESCRIBE {checked}").fetchall()
-            if r[0] not in ("_row", "_line", "_row_hash", "_problems", "_failing")
+            if r[0] not in ("_file", "_row", "_line", "_row_hash", "_problems", "_failing")
         ]
         meta = (
             f"{quote_literal(self.name)} AS _source, "
             f"{quote_literal(self.batch_id)} AS _batch_id, "
             f"TIMESTAMP '{self.loaded_at}' AS _loaded_at, _row_hash, "
-            f"{quote_literal(self.shown_file)} AS _file, _row"
+            "_file, _row"
         )
         select = ", ".join(quote_ident(c) for c in out_cols)
         if incremental:
@@ -527,9 +538,10 @@ class _SourceLoader:
         )
 
     def _quarantine(self, new: str, staged: Staged, incremental: bool) -> None:
-        head = (
-            f"{quote_literal(self.name)}, {quote_literal(self.shown_file)}, "
-            f"{quote_literal(self.batch_id)}, TIMESTAMP '{self.loaded_at}'"
+        # The file comes from each row (``_file``): a glob's rows name their own file.
+        source, batch = (
+            quote_literal(self.name),
+            f"{quote_literal(self.batch_id)}, TIMESTAMP '{self.loaded_at}'",
         )
         # Quarantine keeps the row as it was in the file, not the failed casts.
         if staged.json:
@@ -540,8 +552,9 @@ class _SourceLoader:
         self.engine.sql(
             f"""INSERT INTO quarantine (source, file, batch_id, loaded_at, "row", line, columns,
                 reason, record, row_hash)
-            SELECT {head}, c._row, c._line, c._failing, c._problems, {record}, c._row_hash
-            FROM {new} c JOIN {staged.table} s ON s._row = c._row
+            SELECT {source}, c._file, {batch}, c._row, c._line, c._failing, c._problems,
+                   {record}, c._row_hash
+            FROM {new} c JOIN {staged.table} s ON s._file = c._file AND s._row = c._row
             WHERE c._problems <> ''"""
         )
         if staged.rejects:
@@ -554,24 +567,25 @@ class _SourceLoader:
             self.engine.sql(
                 f"""INSERT INTO quarantine (source, file, batch_id, loaded_at, "row", line, columns,
                     reason, record, row_hash)
-                SELECT {head}, NULL, line, NULL, reason, text, md5(text)
+                SELECT {source}, file, {batch}, NULL, line, NULL, reason, text, md5(text)
                 FROM {staged.rejects} j WHERE true {seen}"""
             )
 
     def _examples(self, new: str, staged: Staged, incremental: bool) -> list[str]:
         rows = self.engine.sql(
-            f"""SELECT _row, _line, _problems FROM {new} WHERE _problems <> ''
-            ORDER BY _row LIMIT 5"""
+            f"""SELECT _file, _row, _line, _problems FROM {new} WHERE _problems <> ''
+            ORDER BY _file, _row LIMIT 5"""
         ).fetchall()
         out = [
-            f"{self.shown_file} row {r}" + (f" (line {ln})" if ln is not None else "") + f": {p}"
-            for r, ln, p in rows
+            f"{f} row {r}" + (f" (line {ln})" if ln is not None else "") + f": {p}"
+            for f, r, ln, p in rows
         ]
         if staged.rejects and len(out) < 5 and not incremental:
-            for line, reason in self.engine.sql(
-                f"SELECT line, reason FROM {staged.rejects} ORDER BY line LIMIT {5 - len(out)}"
+            for file, line, reason in self.engine.sql(
+                f"SELECT file, line, reason FROM {staged.rejects} "
+                f"ORDER BY file, line LIMIT {5 - len(out)}"
             ).fetchall():
-                out.append(f"{self.shown_file} line {line}: {reason}")
+                out.append(f"{file} line {line}: {reason}")
         return out
 
 
