@@ -169,7 +169,9 @@ class AnswerSpec(ColumnSpec):
 class CsvOptions(_Model):
     """How a CSV file is written; anything left out is detected."""
 
-    delimiter: str | None = Field(default=None, min_length=1, max_length=1)
+    delimiter: Literal["whitespace"] | Annotated[str, Field(min_length=1, max_length=1)] | None = (
+        Field(default=None, description="One character, or 'whitespace' for space-padded columns")
+    )
     quote: str | None = Field(default=None, max_length=1)
     escape: str | None = Field(default=None, max_length=1)
     encoding: str | None = Field(

@@ -76,7 +76,10 @@ def stage_csv_file(
 ) -> CsvTables:
     options = options or CsvOptions()
     encoding = _codec_name(options.encoding or "utf-8", path)
-    with _utf8_or_native(path, encoding) as (readable, duck_encoding):
+    with (
+        _utf8_or_native(path, encoding) as (readable, duck_encoding),
+        _tabs_for_whitespace(readable, duck_encoding, options) as (readable, options),
+    ):
         head = _head_text(readable, "utf-8" if duck_encoding == "utf-8" else encoding, path)
         head_lines = head.splitlines(keepends=True)[options.skip_rows :]
         dialect = _dialect(head_lines, options, encoding)
@@ -129,6 +132,29 @@ def _utf8_or_native(path: Path, encoding: str) -> Iterator[tuple[Path, str]]:
                 f"{path.name}: not valid {encoding} at byte {exc.start} (csv.encoding)"
             ) from None
         yield target, "utf-8"
+
+
+@contextmanager
+def _tabs_for_whitespace(
+    path: Path, duck_encoding: str, options: CsvOptions
+) -> Iterator[tuple[Path, CsvOptions]]:
+    """Space-padded columns (legacy and fixed-layout exports) as a tab-separated copy.
+
+    No CSV reader splits on runs of blanks; each line keeps its number."""
+    if options.delimiter != "whitespace":
+        yield path, options
+        return
+    codec = "utf-8" if duck_encoding == "utf-8" else "latin-1"
+    with tempfile.TemporaryDirectory(prefix="personify-ws-") as tmp:
+        target = Path(tmp) / (path.stem + ".tsv")
+        with (
+            open(path, encoding=codec, newline="") as src,
+            open(target, "w", encoding=codec, newline="") as dst,
+        ):
+            for line in src:  # streaming, one line at a time
+                end = line[len(line.rstrip("\r\n")) :]
+                dst.write("\t".join(line.split()) + end)
+        yield target, options.model_copy(update={"delimiter": "\t", "quote": ""})
 
 
 def _head_text(path: Path, encoding: str, original: Path) -> str:
