@@ -493,7 +493,8 @@ class _EntryBuilder:
                 self.comments[f"answers.{key}"] = "free text"
                 continue
             role, why = self._role(f, p, spec, f"attributes.{key}")
-            out["attributes"][key] = {"role": role, "label": label, **spec}
+            origin = {k: spec.pop(k) for k in ("source", "expr") if k in spec}
+            out["attributes"][key] = {**origin, "role": role, "label": label, **spec}
             self.comments[f"attributes.{key}"] = why
         if skipped:
             self.notes.append(
