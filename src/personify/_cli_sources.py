@@ -10,7 +10,7 @@ import typer
 import yaml
 from pydantic import ValidationError
 
-from personify.config import CONFIG_FILE, LocaleConfig
+from personify.config import CONFIG_FILE, LocaleConfig, read_yaml
 from personify.errors import PersonifyError
 
 sources_app = typer.Typer(
@@ -62,7 +62,7 @@ def _locale(workspace: Path | None) -> tuple[LocaleConfig | None, str | None]:
     if workspace is None or not (workspace / CONFIG_FILE).is_file():
         return None, None
     try:
-        data = yaml.safe_load((workspace / CONFIG_FILE).read_text(encoding="utf-8")) or {}
+        data = read_yaml((workspace / CONFIG_FILE).read_text(encoding="utf-8")) or {}
         return LocaleConfig.model_validate(data.get("locale") or {}), None
-    except (yaml.YAMLError, ValidationError, AttributeError, OSError):
+    except (yaml.YAMLError, ValidationError, AttributeError, OSError, UnicodeDecodeError):
         return None, f"the locale in {workspace / CONFIG_FILE} could not be read: not used"
