@@ -23,7 +23,9 @@ sources_app = typer.Typer(
 @sources_app.command("suggest")
 def suggest(
     file: Annotated[Path, typer.Argument(help="The data file (CSV, Parquet, JSON lines, ...)")],
-    name: Annotated[str | None, typer.Option(help="The source's name (default: from the file)")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="The source's name (default: from the file)")
+    ] = None,
     kind: Annotated[str | None, typer.Option(help="Use this kind instead of guessing it")] = None,
     workspace: Annotated[
         Path | None,

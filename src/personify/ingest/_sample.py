@@ -127,7 +127,7 @@ def _flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _xlsx(path: Path, rows: int) -> Sample:
     try:
-        import openpyxl  # type: ignore[import-untyped]
+        import openpyxl
     except ImportError:
         raise SourceError(
             f"{path}: reading .xlsx files needs openpyxl (pip install openpyxl)"
@@ -239,16 +239,18 @@ class Profile:
     def low_high(self) -> tuple[float, float] | None:
         if not self.number or not self.distinct:
             return None
-        nums = [_as_float(v, self.decimal) for v in self.distinct]
+        sign = self.money_sign or ""
+        nums = [
+            _as_float(v.removeprefix(sign).removesuffix(sign).strip(), self.decimal)
+            for v in self.distinct
+        ]
         return min(nums), max(nums)
 
 
 def _as_float(text: str, decimal: str | None) -> float:
     if decimal == ",":
-        text = text.replace(".", "").replace(",", ".")
-    else:
-        text = text.replace(",", "")
-    return float(text)
+        return float(text.replace(".", "").replace(",", "."))
+    return float(text.replace(",", ""))
 
 
 def profile(values: list[str], *, date_hint: bool = False) -> Profile:
@@ -267,8 +269,10 @@ def profile(values: list[str], *, date_hint: bool = False) -> Profile:
     lowered = {k.lower() for k in keys}
     both = bool(lowered & TRUE_WORDS) and bool(lowered & FALSE_WORDS)
     # A lone '1' is a number; a lone 'yes' already says what the column is.
-    if lowered <= TRUE_WORDS | FALSE_WORDS and len(lowered) <= 2 and (
-        both or not lowered <= {"0", "1"}
+    if (
+        lowered <= TRUE_WORDS | FALSE_WORDS
+        and len(lowered) <= 2
+        and (both or not lowered <= {"0", "1"})
     ):
         base["boolean"] = {k: k.lower() in TRUE_WORDS for k in keys}
     money, stripped = _strip_money(keys)
@@ -356,4 +360,4 @@ def _all_cast(keys: list[str], sql_type: str) -> bool:
             "FROM (SELECT unnest(?) AS v)",
             [keys],
         ).fetchone()
-    return bool(misses) and misses[0] == 0
+    return misses is not None and misses[0] == 0

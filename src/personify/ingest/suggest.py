@@ -111,23 +111,24 @@ _FULL_NAME, _RECORD_ID = "<full_name>", "<record_id>"
 # Tokens written several ways.
 _ABBREVIATIONS = {"no": "number", "nr": "number", "num": "number", "nbr": "number"}
 _CURRENCY_CODES = frozenset(
-    "usd eur gbp chf jpy cny cad aud nzd sek nok dkk pln czk huf inr brl mxn zar sgd hkd krw".split()
+    {"usd", "eur", "gbp", "chf", "jpy", "cny", "cad", "aud", "nzd", "sek", "nok", "dkk"}
+    | {"pln", "czk", "huf", "inr", "brl", "mxn", "zar", "sgd", "hkd", "krw"}
 )
 _CURRENCY_SIGNS = {"€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "$": "USD"}
 _MONEY_COLUMNS = frozenset({"total", "subtotal", "discount", "price", "unit_price", "spend"})
 _MONEY_WORDS = frozenset(
-    "amount charge charges price cost costs revenue spend total value fee fees betrag preis "
-    "kosten montant prix importe precio".split()
+    {"amount", "charge", "charges", "price", "cost", "costs", "revenue", "spend", "total"}
+    | {"value", "fee", "fees", "betrag", "preis", "kosten", "montant", "prix", "importe"}
+    | {"precio"}
 )
 
+_MALE = ["m", "male", "man", "mann", "maennlich", "mannlich", "masculin", "homme", "h", "hombre"]
+_FEMALE = ["f", "female", "woman", "w", "weiblich", "frau", "femme", "feminin", "mujer", "fem"]
+_OTHER = ["d", "divers", "diverse", "other", "x", "nonbinary", "non-binary", "nb", "autre", "otro"]
 GENDER_WORDS: dict[str, str | None] = {
-    **dict.fromkeys(
-        "m male man mann maennlich mannlich masculin homme h hombre masculino herr".split(), "male"
-    ),
-    **dict.fromkeys(
-        "f female woman w weiblich frau femme feminin mujer femenino fem".split(), "female"
-    ),
-    **dict.fromkeys("d divers diverse other x nonbinary non-binary nb autre otro".split(), "other"),
+    **dict.fromkeys([*_MALE, "masculino", "herr"], "male"),
+    **dict.fromkeys([*_FEMALE, "femenino"], "female"),
+    **dict.fromkeys(_OTHER, "other"),
     **dict.fromkeys(["u", "unknown", "n/a", "keine angabe", "prefer not to say"], None),
 }
 # Countries writing dates month first (3/4/2024 is March 4th).
@@ -251,6 +252,8 @@ def suggest_source(
             f"no column looks like {col} (required by {chosen}): map the file's column with "
             f"'{col}: {{source: ...}}', else every row is rejected"
         )
+    if builder.as_is:
+        builder.comments["as_is"] = "found under their own names: " + ", ".join(builder.as_is)
     matched = [c for c in spec.columns if c in match]
     builder.comments["kind"] = (
         f"matched {len(matched)} of its columns: {', '.join(matched)}" if matched else "a guess"
@@ -304,17 +307,19 @@ def _match_names(kind: SourceKindSpec, fields: list[str]) -> dict[str, _Match]:
             take(col, cs.source, "default")
     by_key = {normalised(c): c for c in kind.columns}
     for f in fields:
-        col = by_key.get(normalised(f))
-        if f not in taken and col and col not in found:
-            take(col, f, "name")
+        same = by_key.get(normalised(f))
+        if f not in taken and same and same not in found:
+            take(same, f, "name")
     for how in ("synonym", "suffix"):
         for f in fields:
             if f in taken:
                 continue
             words = _tokens(f)
-            keys = [normalised(f)] if how == "synonym" else [
-                "".join(words[i:]) for i in range(1, len(words))
-            ]
+            keys = (
+                [normalised(f)]
+                if how == "synonym"
+                else ["".join(words[i:]) for i in range(1, len(words))]
+            )
             for key in keys:
                 targets = SYNONYMS.get(key, ())
                 if how == "suffix":
@@ -359,7 +364,10 @@ def _score(
 
 
 def _choose_kind(
-    ranked: dict[str, float], matches: dict[str, dict[str, _Match]], fields: list[str], notes: list[str]
+    ranked: dict[str, float],
+    matches: dict[str, dict[str, _Match]],
+    fields: list[str],
+    notes: list[str],
 ) -> str:
     best, runner_up = list(ranked)[:2]
     if best == "customers" and "customer_id" in matches["customer_attributes"]:
@@ -434,6 +442,7 @@ class _EntryBuilder:
         self.notes = notes
         self.comments: dict[str, str] = {}
         self.used: set[str] = set()
+        self.as_is: list[str] = []  # kind columns the file has under their own names
 
     def columns(self, match: dict[str, _Match]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -451,11 +460,15 @@ class _EntryBuilder:
             elif m.field != col and m.field != cs.source:
                 spec["source"] = m.field
             if m.how == "values":
-                why.append(f"its values look like {'e-mail addresses' if col == 'email' else 'phone numbers'}")
+                what = "e-mail addresses" if col == "email" else "phone numbers"
+                why.append(f"its values look like {what}")
             elif m.how == "suffix":
                 why.append("by the end of its name")
             why += self._typed(f"columns.{col}", col, cs.type or "string", m.field, spec)
-            out[col] = spec
+            if not spec and not why:  # found under its own name: nothing to say
+                self.as_is.append(col)
+                continue
+            out[col] = _origin_first(spec)
             if why:
                 self.comments[f"columns.{col}"] = "; ".join(why)
         return out
@@ -466,6 +479,13 @@ class _EntryBuilder:
         taken = set(self.kind.columns)
         survey = self.kind.name == "survey_responses"
         skipped: list[str] = []
+        if not self.kind.identifiers:  # products, campaigns, ...: no person to describe
+            if fields:
+                self.notes.append(
+                    f"columns kept as they are in raw_{self.source} (a {self.kind.name} source "
+                    f"has no person attributes): {', '.join(repr(_clean(f)) for f in fields)}"
+                )
+            return out
         for f in fields:
             p = self.profiles[f]
             if self._personal(f, p):
@@ -493,8 +513,7 @@ class _EntryBuilder:
                 self.comments[f"answers.{key}"] = "free text"
                 continue
             role, why = self._role(f, p, spec, f"attributes.{key}")
-            origin = {k: spec.pop(k) for k in ("source", "expr") if k in spec}
-            out["attributes"][key] = {**origin, "role": role, "label": label, **spec}
+            out["attributes"][key] = _origin_first({"role": role, "label": label, **spec})
             self.comments[f"attributes.{key}"] = why
         if skipped:
             self.notes.append(
@@ -502,7 +521,7 @@ class _EntryBuilder:
             )
         if out["attributes"] and self.kind.name not in ("customers", "customer_attributes"):
             self.notes.append(
-                f"attributes of a {self.kind.name} source are combined per person: "
+                f"attributes of a source of kind {self.kind.name} are combined per person: "
                 "drop those that describe a record rather than a person"
             )
         return out
@@ -530,7 +549,9 @@ class _EntryBuilder:
     def _personal(self, f: str, p: Profile) -> bool:
         if p.email or p.phone:
             return True
-        targets = SYNONYMS.get(normalised(f), ()) or ((normalised(f),) if f in PERSONAL_COLUMNS else ())
+        targets = SYNONYMS.get(normalised(f), ()) or (
+            (normalised(f),) if f in PERSONAL_COLUMNS else ()
+        )
         return any(t in PERSONAL_COLUMNS or t == _FULL_NAME for t in targets)
 
     def _identifier_like(self, f: str, p: Profile) -> bool:
@@ -585,7 +606,7 @@ class _EntryBuilder:
         currency = _currency(f)
         if p.money_sign:
             spec.pop("source", None)
-            spec["expr"] = f"replace({_backticked(f)}, {_quoted(p.money_sign)}, '')"
+            spec["expr"] = f'replace({_backticked(f)}, {json.dumps(p.money_sign)}, "")'
             why.append(f"'{p.money_sign}' written in the values, dropped")
             currency = currency or _currency_of_sign(p.money_sign)
         money = col in _MONEY_COLUMNS or bool(set(_tokens(f)) & _MONEY_WORDS)
@@ -598,7 +619,9 @@ class _EntryBuilder:
 
     def _boolean(self, key: str, f: str, p: Profile, spec: dict[str, Any]) -> list[str]:
         if p.boolean is None:
-            self.notes.append(f"{key}: '{_clean(f)}' has more than yes/no values; map them with values:")
+            self.notes.append(
+                f"{key}: '{_clean(f)}' has more than yes/no values; map them with values:"
+            )
             return ["not two values"]
         if all(v.lower() in ("true", "false") for v in p.boolean):
             return []
@@ -608,8 +631,8 @@ class _EntryBuilder:
     def _date(self, key: str, f: str, p: Profile, spec: dict[str, Any]) -> list[str]:
         why = []
         if p.iso_date or p.iso_timestamp:
-            why.append("ISO dates" if p.iso_date else "ISO timestamps")
-        elif p.date_formats:
+            return []  # the loader reads ISO dates and timestamps as they are
+        if p.date_formats:
             fmt, note = _pick_format(p.date_formats, self.locale)
             spec["format"] = fmt
             why.append(f"all sampled values parse as {fmt}")
@@ -621,7 +644,7 @@ class _EntryBuilder:
                 "(a strptime pattern such as '%d/%m/%Y')"
             )
             return ["format not recognised"]
-        if p.has_time and not any("%z" in x for x in p.date_formats) and not p.iso_timestamp:
+        if p.has_time and not any("%z" in x for x in p.date_formats):
             self.notes.append(
                 f"{key}: times without a zone are read as UTC; add timezone: (e.g. "
                 "'Europe/Berlin') if they are local times"
@@ -662,7 +685,9 @@ def _pick_format(formats: list[str], locale: LocaleConfig | None) -> tuple[str, 
 
 def _currency(name: str) -> str | None:
     for word in re.findall(r"[A-Za-z]+", name):
-        if word.lower() in _CURRENCY_CODES and (word.isupper() or len(re.findall(r"[A-Za-z]+", name)) > 1):
+        if word.lower() in _CURRENCY_CODES and (
+            word.isupper() or len(re.findall(r"[A-Za-z]+", name)) > 1
+        ):
             return word.upper()
     for sign, code in _CURRENCY_SIGNS.items():
         if sign in name:
@@ -672,6 +697,12 @@ def _currency(name: str) -> str | None:
 
 def _currency_of_sign(sign: str) -> str | None:
     return _CURRENCY_SIGNS.get(sign) or (sign if re.fullmatch(r"[A-Z]{3}", sign) else None)
+
+
+def _origin_first(spec: dict[str, Any]) -> dict[str, Any]:
+    """Where the value comes from first: it is what a reader checks first."""
+    origin: dict[str, Any] = {k: spec[k] for k in ("source", "expr") if k in spec}
+    return {**origin, **{k: v for k, v in spec.items() if k not in origin}}
 
 
 def _long_text(p: Profile) -> bool:
@@ -709,10 +740,6 @@ def _backticked(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _quoted(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def _clean(text: str) -> str:
     """A file's text made safe for one comment line (no line breaks, no control characters)."""
     return "".join(c if c.isprintable() else " " for c in text)[:60]
@@ -733,7 +760,11 @@ def to_yaml(suggestion: SourceSuggestion) -> str:
             out.append(_line(4, key, s.entry[key], s.comments.get(key)))
     if "csv" in s.entry:
         out.append(_line(4, "csv", s.entry["csv"], None))
-    placeholders = [f"      # {c}: {{source: ...}}   # required: no column found" for c in s.missing]
+    if "as_is" in s.comments:
+        out.append(f"    # {_clean_note(s.comments['as_is'])}")
+    placeholders = [
+        f"      # {c}: {{source: ...}}   # required: no column found" for c in s.missing
+    ]
     for section in ("columns", "attributes", "scales", "answers"):
         items = s.entry.get(section)
         if not items:
