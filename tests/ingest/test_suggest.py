@@ -325,3 +325,72 @@ def test_cli_reports_an_unreadable_file_without_a_traceback(tmp_path: Path) -> N
     assert result.exit_code == 1
     assert "file not found" in result.output
     assert "Traceback" not in result.output
+
+
+def test_json_lines_events_read_by_dotted_paths_skipping_a_broken_line(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(
+        '{"messageId":"m1","type":"track","userId":"u1","timestamp":"2024-03-01T10:00:00Z",'
+        '"event":"Order Completed","properties":{"revenue":"19.90"},"context":{"channel":"web"}}\n'
+        "{broken\n"
+        '{"messageId":"m2","type":"identify","userId":"u1","timestamp":"2024-03-01T10:05:00Z",'
+        '"traits":{"email":"x@example.com"},"properties":{"revenue":"5"}}\n',
+        encoding="utf-8",
+    )
+    s = suggest_source(path)
+    assert s.sample_rows == 2
+    assert s.entry["kind"] == "events"
+    # messageId, userId, traits.email, context.channel: the kind's own paths, nothing to map.
+    assert "columns" not in s.entry
+    assert s.entry["attributes"] == {
+        "properties_revenue": {
+            "source": "properties.revenue",
+            "role": "numeric",
+            "label": "Revenue",
+        }
+    }
+    _parsed(s)
+
+
+def test_parquet_types_need_no_formats_and_products_get_no_attributes(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "catalogue.parquet"
+    table = {
+        "sku": ["A", "B", "C"],
+        "Product Name": ["Mug", "Tea", "Pot"],
+        "Kategorie": ["Home", "Food", "Home"],
+        "Preis": [9.5, 3.25, 25.0],
+        "launched": [dt.date(2020, 1, 1)] * 3,
+    }
+    pq.write_table(pa.table(table), path)
+    s = suggest_source(path)
+    assert s.entry == {
+        "kind": "products",
+        "path": str(path),
+        "columns": {
+            "product_id": {"source": "sku"},
+            "product_name": {"source": "Product Name"},
+            "category": {"source": "Kategorie"},
+            "price": {"source": "Preis"},
+        },
+    }
+    assert any("'launched'" in n and "raw_catalogue" in n for n in s.notes)
+    _parsed(s)
+
+
+def test_latin1_export_gets_its_encoding_and_an_address_is_no_attribute(tmp_path: Path) -> None:
+    path = tmp_path / "kunden.csv"
+    path.write_bytes(
+        "Kundennummer;Straße;Geschlecht\n1;Hauptstraße 1;m\n2;Weg 2;w\n".encode("latin-1")
+    )
+    s = suggest_source(path)
+    assert s.entry["csv"] == {"encoding": "latin-1"}
+    assert s.entry["columns"] == {
+        "customer_id": {"source": "Kundennummer"},
+        "gender": {"source": "Geschlecht", "values": {"m": "male", "w": "female"}},
+    }
+    assert "attributes" not in s.entry
+    assert any("'Straße' (personal data)" in n for n in s.notes)
+    _parsed(s)

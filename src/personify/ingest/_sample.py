@@ -33,7 +33,9 @@ class Sample:
 
 def read_sample(path: Path, fmt: str, *, rows: int) -> Sample:
     if not path.is_file():
-        raise SourceError(f"{path}: file not found")
+        raise SourceError(
+            f"{path}: {'a folder, not a file' if path.is_dir() else 'file not found'}"
+        )
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -52,20 +54,24 @@ def read_sample(path: Path, fmt: str, *, rows: int) -> Sample:
 
 
 def _csv(con: duckdb.DuckDBPyConnection, path: Path, rows: int) -> Sample:
+    with path.open("rb") as f:
+        head = f.read(1 << 20)
+    if not head.strip():
+        raise SourceError(f"{path}: the file is empty")
     options: dict[str, str] = {}
-    query = (
-        "SELECT * FROM read_csv({path}, header = true, all_varchar = true, "
-        "ignore_errors = true{extra}) LIMIT {rows}"
-    )
+    extra = ""
     try:
-        rel = con.execute(query.format(path=quote_literal(str(path)), extra="", rows=rows))
-    except duckdb.InvalidInputException as exc:
-        if "unicode" not in str(exc).lower() and "utf" not in str(exc).lower():
-            raise
-        # Not UTF-8: Windows exports are mostly cp1252 / latin-1.
+        # The last character may be cut in two by the 1 MB read: ignore an unfinished one.
+        head.decode("utf-8") if len(head) < 1 << 20 else head[:-3].decode("utf-8")
+    except UnicodeDecodeError:
+        # Not UTF-8: Windows and older exports are mostly latin-1 (or cp1252).
         options["encoding"] = "latin-1"
         extra = ", encoding = 'latin-1'"
-        rel = con.execute(query.format(path=quote_literal(str(path)), extra=extra, rows=rows))
+    # Lines the sniffer cannot split are skipped here: the sample needs columns, not every row.
+    rel = con.execute(
+        f"SELECT * FROM read_csv({quote_literal(str(path))}, header = true, all_varchar = true, "
+        f"ignore_errors = true{extra}) LIMIT {rows}"
+    )
     fields = [d[0] for d in rel.description]
     data = rel.fetchall()
     return Sample(fields, _columns(fields, data), {}, len(data), options)
@@ -98,11 +104,14 @@ def _parquet(con: duckdb.DuckDBPyConnection, path: Path, rows: int) -> Sample:
 def _json(con: duckdb.DuckDBPyConnection, path: Path, rows: int) -> Sample:
     # Whole objects, flattened to the dotted paths the loader reads ('traits.email').
     rel = con.execute(
-        f"SELECT json FROM read_json_objects({quote_literal(str(path))}, format = 'auto') "
+        f"SELECT json FROM read_json_objects({quote_literal(str(path))}, format = 'auto', "
+        "ignore_errors = true) "
         f"LIMIT {rows}"
     )
     records = []
     for (text,) in rel.fetchall():
+        if text is None:  # a line that is no JSON (skipped by ignore_errors)
+            continue
         doc = json.loads(text)
         if isinstance(doc, dict):
             records.append(_flatten(doc))

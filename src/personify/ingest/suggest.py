@@ -31,7 +31,7 @@ from personify.ingest.kinds import KINDS, PERSONAL_COLUMNS, SourceKindSpec
 # Each line: the canonical columns a name can fill (the first one the kind has wins)
 # ':' the names, written as a person would; they are normalised like file names are.
 # <full_name> fills first_name and last_name through expressions; <record_id> is the
-# kind's record id.
+# kind's record id; <personal>: personal data no kind has a column for (never an attribute).
 _SYNONYM_TABLE = """
 customer_id account_id user_id : customer | customer id | customer number | customer ref | \
   client | client id | client number | cust id | cust number | kundennummer | kunden id | kunde | \
@@ -101,12 +101,14 @@ campaign_id : campaign | kampagne
 spend : cost | costs | budget | kosten | ausgaben
 month : monat | mois | mes | period
 <record_id> : id | ref | reference | number | key
+<personal> : address | street | street address | strasse | adresse | anschrift | direccion | \
+  calle | house number | hausnummer | iban | ip address | passport | ssn
 """
 # Names matched also at the end of a longer name ('Customer E-Mail', 'Billing Postcode').
 _SUFFIX_TARGETS = frozenset(
     {"email", "phone", "postcode", "shipping_postcode", "city", "birth_date", "gender"}
 )
-_FULL_NAME, _RECORD_ID = "<full_name>", "<record_id>"
+_FULL_NAME, _RECORD_ID, _PERSONAL = "<full_name>", "<record_id>", "<personal>"
 
 # Tokens written several ways.
 _ABBREVIATIONS = {"no": "number", "nr": "number", "num": "number", "nbr": "number"}
@@ -552,7 +554,7 @@ class _EntryBuilder:
         targets = SYNONYMS.get(normalised(f), ()) or (
             (normalised(f),) if f in PERSONAL_COLUMNS else ()
         )
-        return any(t in PERSONAL_COLUMNS or t == _FULL_NAME for t in targets)
+        return any(t in PERSONAL_COLUMNS or t in (_FULL_NAME, _PERSONAL) for t in targets)
 
     def _identifier_like(self, f: str, p: Profile) -> bool:
         if p.count < 2 or len(p.distinct) < 0.95 * p.count or p.boolean is not None:
@@ -719,6 +721,9 @@ def _without_range(name: str) -> str:
 
 
 def _label(name: str) -> str:
+    parts = [p for p in name.split(".") if p]
+    if len(parts) > 1 and " " not in name:  # a JSON path: 'properties.revenue'
+        name = parts[-1]
     text = re.sub(r"[_]+", " ", _without_range(name))
     text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
     text = re.sub(r"\s+", " ", text).strip()
