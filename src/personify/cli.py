@@ -333,6 +333,10 @@ from personify._cli_quarantine import quarantine_app  # noqa: E402 - sub-apps us
 
 app.add_typer(quarantine_app, name="quarantine")
 
+from personify._cli_sources import sources_app  # noqa: E402
+
+app.add_typer(sources_app, name="sources")
+
 
 def main() -> None:  # pragma: no cover - console-script entry point
     app()
