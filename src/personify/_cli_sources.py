@@ -68,3 +68,18 @@ def _locale(workspace: Path | None) -> tuple[LocaleConfig | None, str | None]:
         return LocaleConfig.model_validate(data.get("locale") or {}), None
     except (yaml.YAMLError, ValidationError, AttributeError, OSError, UnicodeDecodeError):
         return None, f"the locale in {workspace / CONFIG_FILE} could not be read: not used"
+
+
+@sources_app.command("check")
+def check(
+    workspace: Annotated[
+        Path | None, typer.Option("--workspace", "-w", help="Workspace folder")
+    ] = None,
+    source: Annotated[list[str] | None, typer.Option(help="Only these sources")] = None,
+) -> None:
+    """Check each source's mapping against its files, as a load would, loading nothing."""
+    from personify import cli
+    from personify.workspace import Workspace
+
+    with cli._errors(), Workspace(workspace) as ws:
+        cli._print_source_checks(ws, source)
