@@ -85,8 +85,10 @@ def make_workspace(work: Path, path: Path) -> None:
 def demo_ingest(folder: Path, customers: int) -> dict[str, float]:
     data = folder / "demo"
     subprocess.run(
-        [sys.executable, "-c", "from personify.cli import app; app()", "demo-data", str(data)]
-        + ["--customers", str(customers)],
+        [
+            *(sys.executable, "-c", "from personify.cli import app; app()"),
+            *("demo-data", str(data), "--customers", str(customers)),
+        ],
         check=True,
         capture_output=True,
     )
