@@ -437,7 +437,7 @@ class PersonaBuilder:
         categories.sort(key=lambda c: -c["share"])
         reasons = [] if seg.negative_reasons is None else [str(r) for r in seg.negative_reasons]
         negative = bool(seg.negative)
-        trait_words = [t["text"].split(" (")[0] for t in traits[:3]]
+        trait_words = [t["text"].rsplit(" (", 1)[0] for t in traits[:3]]
         trait_words = [w[0].lower() + w[1:] for w in trait_words]
         if len(trait_words) > 1:
             portrait = ", ".join(trait_words[:-1]) + " and " + trait_words[-1]

@@ -240,14 +240,15 @@ class CustomAttribute:
             "date": "date",
         }.get(self.role, "category")  # type: ignore[assignment]
         numeric = self.role in ("numeric", "boolean")
+        flag = self.role == "boolean"
         return Feature(
             self.column,
             self.label,
             fmt,
             "custom",
             model=self.segment and numeric,
-            high=f"{self.label}: higher than average" if numeric else "",
-            low=f"{self.label}: lower than average" if numeric else "",
+            high=f"{self.label} {'more often than' if flag else 'above'} average" if numeric else "",
+            low=f"{self.label} {'less often than' if flag else 'below'} average" if numeric else "",
         )
 
 

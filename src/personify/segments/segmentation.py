@@ -111,6 +111,11 @@ class Segmentation:
             raise StageError(
                 f"only {customers} customers have at least {cfg.min_orders} purchase(s); "
                 f"segmentation needs {MIN_CUSTOMERS} or more"
+                + (
+                    " (set segments.min_orders: 0 to segment persons without purchases)"
+                    if cfg.min_orders > 0
+                    else ""
+                )
             )
         progress("scaling", 0.05)
         features, stats = self._scaling(eligible)
