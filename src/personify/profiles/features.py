@@ -234,11 +234,12 @@ class CustomAttribute:
 
     @property
     def feature(self) -> Feature:
-        fmt: Format = {
+        formats: dict[str, Format] = {
             "numeric": "currency" if self.money else "number",
             "boolean": "percent",
             "date": "date",
-        }.get(self.role, "category")  # type: ignore[assignment]
+        }
+        fmt = formats.get(self.role, "category")
         numeric = self.role in ("numeric", "boolean")
         flag = self.role == "boolean"
         return Feature(
