@@ -43,9 +43,7 @@ OPTIONS = {
 def result(make_workspace):
     ws = make_workspace({"telco": ("customer_attributes", "telco.csv", _table())}, **OPTIONS)
     # Nobody buys: segment every person, into two segments.
-    ws.config = ws.config.model_copy(
-        update={"segments": SegmentsConfig(k=2, min_orders=0)}
-    )
+    ws.config = ws.config.model_copy(update={"segments": SegmentsConfig(k=2, min_orders=0)})
     results = ws.run()
     return ws, results
 

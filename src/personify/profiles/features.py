@@ -248,7 +248,9 @@ class CustomAttribute:
             fmt,
             "custom",
             model=self.segment and numeric,
-            high=f"{self.label} {'more often than' if flag else 'above'} average" if numeric else "",
+            high=f"{self.label} {'more often than' if flag else 'above'} average"
+            if numeric
+            else "",
             low=f"{self.label} {'less often than' if flag else 'below'} average" if numeric else "",
         )
 
