@@ -12,7 +12,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from personify import Workspace
-from personify.cli import demo_sources
+from personify.cli import DEMO_LOCALE, demo_sources
 from personify.demo import generate_demo_company
 
 CUSTOMERS = 3000
@@ -22,7 +22,9 @@ CUSTOMERS = 3000
 def demo(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("e2e")
     generate_demo_company(root / "data", customers=CUSTOMERS, seed=11)
-    ws = Workspace.init(root / "ws", sources=demo_sources(str(root / "data" / "sources")))
+    ws = Workspace.init(
+        root / "ws", sources=demo_sources(str(root / "data" / "sources")), locale=DEMO_LOCALE
+    )
     results = ws.run()
     yield ws, results, root / "data" / "truth"
     ws.close()
@@ -91,6 +93,9 @@ def test_every_persona_field_is_filled_from_data(demo) -> None:
         assert len(p["quotes"]) == 2
         assert p["themes"] and p["channels"] and p["categories"]
         assert p["acquisition"] and all(a["channel"] for a in p["acquisition"])
+        # the declared survey scales, with their labels and ranges
+        assert {s["label"] for s in p["scales"]} >= {"Price matters most", "Follows trends"}
+        assert all(s["range"] == [1, 5] and 1 <= s["segment"] <= 5 for s in p["scales"])
         assert set(p["evidence"]) >= {"size", "demographics", "traits", "quotes"}
     shares = sum(p["size"]["share"] for p in personas)
     assert shares == pytest.approx(1.0, abs=0.01)
@@ -114,6 +119,7 @@ def test_outputs_are_written_and_the_report_names_every_persona(demo) -> None:
     ws, results, _ = demo
     report = results["personas"].report
     html = report.read_text(encoding="utf-8")
+    assert "GBP, all segmented customers" in html and "£" in html  # the demo is British
     for p in results["personas"].personas:
         assert p["name"] in html
         doc = json.loads((ws.output_dir / "personas" / f"{p['slug']}.json").read_text())

@@ -259,8 +259,10 @@ def _print_personas(result: Any) -> None:
         table.add_row(
             name,
             f"{p['size']['customers']:,}",
-            f"{p['value']['revenue_share']:.0%}",
-            p["tagline"],
+            "no revenue"
+            if p["value"]["revenue_share"] is None
+            else f"{p['value']['revenue_share']:.0%}",
+            escape(p["tagline"]),  # it carries the config's attribute labels: no Rich markup
         )
     console.print(table)
     console.print(f"Persona JSON and Markdown: [bold]{result.output_dir / 'personas'}[/]")
@@ -291,6 +293,10 @@ def demo_data(
     for name, rows in summary.rows.items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
+
+
+# The demo company is British: its money is in pounds.
+DEMO_LOCALE = {"country": "GB", "currency": "GBP", "language": "en"}
 
 
 def demo_sources(data_dir: str) -> dict[str, Any]:
@@ -324,7 +330,12 @@ def demo(
                     data, customers=customers, seed=seed, progress=progress, overwrite=True
                 )
             stamp.write_text(json.dumps(wanted))
-        ws = Workspace.init(ws_dir, sources=demo_sources("../data/sources"), overwrite=True)
+        ws = Workspace.init(
+            ws_dir,
+            sources=demo_sources("../data/sources"),
+            locale=DEMO_LOCALE,
+            overwrite=True,
+        )
         with ws:
             _run_all(ws)
 

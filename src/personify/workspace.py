@@ -8,6 +8,7 @@ reached by name (``ws.ingest``, ``ws.identity``, ``ws.profiles``,
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -45,22 +46,32 @@ class Workspace:
     # -- creation ---------------------------------------------------------------------------
     @classmethod
     def init(
-        cls, path: str | Path, *, sources: dict[str, Any] | None = None, overwrite: bool = False
+        cls,
+        path: str | Path,
+        *,
+        sources: dict[str, Any] | None = None,
+        locale: dict[str, Any] | None = None,
+        overwrite: bool = False,
     ) -> Workspace:
         """Create a workspace folder with a commented ``personify.yaml`` and an empty database.
 
         ``sources`` (a mapping as in the YAML ``sources:`` key) is validated and
-        written in; otherwise the template's commented example stays.
+        written in; otherwise the template's commented example stays. ``locale``
+        (as the YAML ``locale:`` key) replaces the template's.
         """
         folder = Path(path)
         config_path = folder / CONFIG_FILE
         if config_path.exists() and not overwrite:
             raise WorkspaceError(f"{config_path} already exists (use overwrite to replace it)")
         text = resources.files("personify").joinpath("templates/personify.yaml").read_text()
+        if sources or locale:  # fail before writing
+            parse_config({"sources": sources or {}, "locale": locale or {}}, path=str(config_path))
         if sources:
-            parse_config({"sources": sources}, path=str(config_path))  # fail before writing
             block = yaml.safe_dump({"sources": sources}, sort_keys=False, width=100)
             text = text.replace("sources: {}\n", block, 1)
+        if locale:
+            block = yaml.safe_dump({"locale": locale}, sort_keys=False, width=100)
+            text = re.sub(r"^locale:\n(?:  .*\n)+", lambda _: block, text, count=1, flags=re.M)
         folder.mkdir(parents=True, exist_ok=True)
         config_path.write_text(text, encoding="utf-8")
         ws = cls(folder)

@@ -163,7 +163,7 @@ def test_untrusted_text_is_escaped_in_markdown(
 
 
 def test_report_has_names_chart_and_summary(tmp_path: Path, personas: list[dict[str, Any]]) -> None:
-    html = read(write_outputs(personas, tmp_path, summary=SUMMARY).report)
+    html = read(write_outputs(personas, tmp_path, summary=SUMMARY, currency="GBP").report)
     for doc in personas:
         assert doc["name"] in html and doc["title"] in html
     assert "<svg" in html and 'id="segment-chart"' in html
@@ -300,7 +300,37 @@ def test_avatar_is_deterministic_well_formed_and_varies() -> None:
     ],
 )
 def test_format_value(value: Any, fmt: str, expected: str) -> None:
-    assert format_value(value, fmt) == expected
+    assert format_value(value, fmt, currency="GBP") == expected
+
+
+@pytest.mark.parametrize(
+    ("currency", "language", "big", "small"),
+    [
+        ("EUR", "de", "1.234\xa0€", "23,40\xa0€"),  # CLDR: German puts the sign after
+        ("USD", "en", "$1,234", "$23.40"),
+        (None, "en", "1,234", "23.40"),  # no currency configured: plain numbers
+    ],
+)
+def test_money_follows_the_locale(
+    currency: str | None, language: str, big: str, small: str
+) -> None:
+    assert format_value(1234.4, "currency", currency=currency, language=language) == big
+    assert format_value(23.4, "currency", currency=currency, language=language) == small
+
+
+def test_report_and_cards_show_the_configured_currency(
+    tmp_path: Path, personas: list[dict[str, Any]]
+) -> None:
+    out = write_outputs(personas, tmp_path, summary=SUMMARY, currency="EUR", language="de")
+    html = read(out.report)
+    assert "1.034.568\xa0€" in html and "EUR, all segmented customers" in html
+    assert "£" not in html.replace("£20k-£35k", "")  # the income band is data, not money
+    md = read(out.markdown_files[0])
+    assert "| 29,30 € |" in md  # avg revenue 29.3 (Markdown cells collapse the no-break space)
+    plain = write_outputs(personas, tmp_path / "plain", summary=SUMMARY)
+    html = read(plain.report)
+    assert "1,034,568" in html and "all segmented customers" in html
+    assert "£" not in html.replace("£20k-£35k", "") and "GBP" not in html
 
 
 @given(st.text())

@@ -18,10 +18,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from personify.errors import StageError
+from personify.formatting import NumberFormat, number_format
+from personify.ingest._readers import quote_ident, quote_literal
 from personify.ingest.kinds import KINDS
 from personify.personas.naming import make_title, pick_name
 from personify.personas.themes import segment_voices
-from personify.profiles.features import CATEGORY_PREFIX, describe
+from personify.profiles.custom import TIME_COLUMNS
+from personify.profiles.features import CATEGORY_PREFIX, Catalogue
 from personify.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -49,16 +52,32 @@ class PersonaResult:
     report: Path | None
 
 
-def _fmt(value: float | None, fmt: str) -> str:
+def _fmt(value: float | None, fmt: str, numbers: NumberFormat) -> str:
+    """A value in a trait's text: averages of counts keep one decimal ('3.2 vs 1.5')."""
     if value is None or pd.isna(value):
         return "n/a"
-    return {
-        "percent": f"{value:.0%}",
-        "currency": f"£{value:,.0f}",
-        "days": f"{value:,.0f} days",
-        "count": f"{value:,.1f}",
-        "years": f"{value:.0f}",
-    }.get(fmt, f"{value:,.2f}")
+    if fmt == "count":
+        return numbers.decimal(value, "#,##0.0")
+    if fmt == "percent":
+        return numbers.decimal(value * 100, "#,##0") + "%"
+    if fmt in ("days", "years"):
+        return numbers.decimal(value, "#,##0") + (" days" if fmt == "days" else "")
+    if fmt == "currency":
+        return numbers.money(value, cents=False)
+    return numbers.decimal(value, "#,##0.00")
+
+
+def _missing(value: Any) -> bool:
+    return value is None or bool(pd.isna(value))
+
+
+def _rounded(value: Any, digits: int) -> float | None:
+    return None if _missing(value) else round(float(value), digits)
+
+
+def _num(column: str) -> str:
+    """A profile column as a number (a boolean's mean is its share of true)."""
+    return f"CAST({quote_ident(column)} AS DOUBLE)"
 
 
 def _slug(text: str) -> str:
@@ -68,6 +87,9 @@ def _slug(text: str) -> str:
 class PersonaBuilder:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
+        locale = workspace.config.locale
+        self.numbers = number_format(locale.currency, locale.language)
+        self.catalogue = Catalogue(workspace.config)
 
     def run(self, *, progress: ProgressFn = no_progress, write_files: bool = True) -> PersonaResult:
         ws, engine = self.workspace, self.workspace.engine
@@ -84,12 +106,17 @@ class PersonaBuilder:
         progress("compare segments", 0.1)
         numeric = self._numeric_features()
         means = engine.fetch_df(
-            f"SELECT segment_id, {', '.join(f'avg({c}) AS {c}' for c in numeric)} "
-            f"FROM {members} GROUP BY segment_id ORDER BY segment_id"
+            "SELECT segment_id, "
+            + ", ".join(f"avg({_num(c)}) AS {quote_ident(c)}" for c in numeric)
+            + f" FROM {members} GROUP BY segment_id ORDER BY segment_id"
         ).set_index("segment_id")
         pop = engine.fetch_df(
             "SELECT "
-            + ", ".join(f"avg({c}) AS m_{c}, stddev_pop({c}) AS s_{c}" for c in numeric)
+            + ", ".join(
+                f"avg({_num(c)}) AS {quote_ident('m_' + c)}, "
+                f"stddev_pop({_num(c)}) AS {quote_ident('s_' + c)}"
+                for c in numeric
+            )
             + f" FROM {members}"
         ).iloc[0]
         ages = engine.fetch_df(
@@ -97,6 +124,7 @@ class PersonaBuilder:
                 count(age) AS n_age FROM {members} GROUP BY segment_id"""
         ).set_index("segment_id")
         categorical = self._categorical(members)
+        attributes = self._attributes(members, means, pop)
         acquisition = self._shares(members, "acquisition_channel", 4)
         progress("what customers write", 0.4)
         voices = segment_voices(
@@ -108,13 +136,18 @@ class PersonaBuilder:
         for seg in segments.itertuples():
             sid = int(seg.segment_id)
             traits = self._traits(means.loc[sid], pop, numeric)
-            q = ages.loc[sid, "q"] if sid in ages.index else None
-            median_age = float(q[1]) if q is not None and ages.loc[sid, "n_age"] else None
+            # No birth dates (an orders-only company): no ages, not a crash.
+            q = ages.loc[sid, "q"] if sid in ages.index and ages.loc[sid, "n_age"] else None
+            median_age = float(q[1]) if q is not None else None
             demo = categorical.get(sid, {})
             gender = demo.get("gender", [{}])[0].get("value") if demo.get("gender") else None
             name = pick_name(gender, median_age, key=f"{run_id}:{sid}", taken=taken)
             taken.add(name)
-            title = make_title([(t["feature"], t["z"]) for t in traits])
+            buys = not _missing(means.loc[sid].get("frequency")) and means.loc[sid]["frequency"] > 0
+            title = make_title(
+                [(t["feature"], t["z"]) for t in traits],
+                default="Shopper" if buys else "Customer",
+            )
             voice = voices.get(sid)
             personas.append(
                 self._document(
@@ -132,6 +165,7 @@ class PersonaBuilder:
                         for a in acquisition.get(sid, [])
                     ],
                     voice,
+                    attributes.get(sid, {}),
                 )
             )
         personas.sort(key=lambda p: (p["negative"], p["segment_id"]))
@@ -153,15 +187,121 @@ class PersonaBuilder:
             for stale in (ws.output_dir / "personas").glob("*"):
                 if stale.suffix in {".json", ".md", ".svg"}:
                     stale.unlink()
-            report = write_outputs(personas, ws.output_dir, summary=summary).report
+            report = write_outputs(
+                personas,
+                ws.output_dir,
+                summary=summary,
+                currency=ws.config.locale.currency,
+                language=ws.config.locale.language,
+            ).report
         progress("personas", 1.0)
         return PersonaResult(run_id, personas, ws.output_dir, report)
 
     # -- pieces ------------------------------------------------------------------------------
     def _numeric_features(self) -> list[str]:
+        """Numeric profile columns, and booleans (their mean is a share)."""
         rows = self.workspace.engine.sql("DESCRIBE profiles").fetchall()
-        numeric = ("BIGINT", "INTEGER", "DOUBLE", "HUGEINT", "DECIMAL", "FLOAT")
+        numeric = ("BIGINT", "INTEGER", "DOUBLE", "HUGEINT", "DECIMAL", "FLOAT", "BOOLEAN")
         return [r[0] for r in rows if r[0] != "person_id" and r[1].startswith(numeric)]
+
+    def _attributes(
+        self, members: str, means: pd.DataFrame, pop: pd.Series
+    ) -> dict[int, dict[str, list[dict[str, Any]]]]:
+        """Declared attributes and survey scales per segment, each beside the population's."""
+        engine = self.workspace.engine
+        have = {r[0] for r in engine.sql("DESCRIBE profiles").fetchall()}
+        out: dict[int, dict[str, list[dict[str, Any]]]] = {int(s): {} for s in means.index}
+
+        def add(sid: int, key: str, entry: dict[str, Any]) -> None:
+            out.setdefault(sid, {}).setdefault(key, []).append(entry)
+
+        for column, attr in self.catalogue.attributes.items():
+            if column not in have:
+                continue
+            entry = {"name": column, "label": attr.label, "role": attr.role}
+            if attr.role in ("numeric", "boolean"):
+                fmt = attr.feature.format
+                for sid in means.index:
+                    value = means.loc[sid, column]
+                    add(
+                        int(sid),
+                        "attributes",
+                        {
+                            **entry,
+                            "format": fmt,
+                            "segment": None if _missing(value) else round(float(value), 4),
+                            "population": None
+                            if _missing(pop[f"m_{column}"])
+                            else round(float(pop[f"m_{column}"]), 4),
+                        },
+                    )
+            elif attr.role == "date":
+                q = quote_ident(column)
+                df = engine.fetch_df(
+                    f"""SELECT segment_id, CAST(quantile_disc({q}, 0.5) AS VARCHAR) AS median,
+                        count({q}) AS n FROM {members} GROUP BY ALL"""
+                ).set_index("segment_id")
+                overall = engine.scalar(
+                    f"SELECT CAST(quantile_disc({q}, 0.5) AS VARCHAR) FROM {members}"
+                )
+                for sid in means.index:
+                    median = df.loc[sid, "median"] if sid in df.index else None
+                    add(
+                        int(sid),
+                        "attributes",
+                        {
+                            **entry,
+                            "format": "date",
+                            "segment": None if _missing(median) else str(median),
+                            "population": overall,
+                        },
+                    )
+            elif attr.role == "categorical":
+                seg_shares = self._shares(members, column, 3)
+                everyone = self._population_shares(members, column, 3)
+                for sid in means.index:
+                    add(
+                        int(sid),
+                        "attributes",
+                        {
+                            **entry,
+                            "format": "category",
+                            "segment": seg_shares.get(int(sid), []),
+                            "population": everyone,
+                        },
+                    )
+        for column, scale in self.catalogue.scales.items():
+            if column not in have:
+                continue
+            for sid in means.index:
+                value = means.loc[sid, column]
+                add(
+                    int(sid),
+                    "scales",
+                    {
+                        "name": column,
+                        "label": scale.label,
+                        "range": [scale.low, scale.high],
+                        "segment": None if _missing(value) else round(float(value), 3),
+                        "population": None
+                        if _missing(pop[f"m_{column}"])
+                        else round(float(pop[f"m_{column}"]), 3),
+                    },
+                )
+        return out
+
+    def _population_shares(self, members: str, column: str, top: int) -> list[dict[str, Any]]:
+        q = quote_ident(column)
+        df = self.workspace.engine.fetch_df(
+            f"""SELECT {q} AS value, count(*) AS n, count(*) / sum(count(*)) OVER () AS share
+            FROM {members} WHERE {q} IS NOT NULL GROUP BY {q}
+            ORDER BY n DESC, value LIMIT {top}"""
+        )
+        return [
+            {"value": str(r.value), "share": round(float(r.share), 4)}
+            for r in df.itertuples()
+            if r.n >= MIN_GROUP
+        ]
 
     def _traits(self, seg: pd.Series, pop: pd.Series, numeric: list[str]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -170,11 +310,13 @@ class PersonaBuilder:
             if pd.isna(sd) or sd <= 0 or pd.isna(value) or c in ("revenue_12m",):
                 continue
             z = (value - mean) / sd
-            f = describe(c)
+            f = self.catalogue.describe(c)
             if abs(z) < MIN_TRAIT_Z or not (f.high and f.low):
                 continue
+            n = self.numbers
             text = (
-                f"{f.high if z > 0 else f.low} ({_fmt(value, f.format)} vs {_fmt(mean, f.format)})"
+                f"{f.high if z > 0 else f.low} "
+                f"({_fmt(value, f.format, n)} vs {_fmt(mean, f.format, n)})"
             )
             out.append(
                 {
@@ -195,10 +337,11 @@ class PersonaBuilder:
         cols = {r[0] for r in engine.sql("DESCRIBE profiles").fetchall()}
         if column not in cols:
             return {}
+        q = quote_ident(column)
         df = engine.fetch_df(
-            f"""SELECT segment_id, {column} AS value, count(*) AS n,
+            f"""SELECT segment_id, {q} AS value, count(*) AS n,
                 count(*) / sum(count(*)) OVER (PARTITION BY segment_id) AS share
-            FROM {members} WHERE {column} IS NOT NULL GROUP BY segment_id, {column}
+            FROM {members} WHERE {q} IS NOT NULL GROUP BY segment_id, {q}
             QUALIFY row_number() OVER (PARTITION BY segment_id ORDER BY n DESC, value) <= {top}
             ORDER BY segment_id, n DESC, value"""
         )
@@ -221,22 +364,33 @@ class PersonaBuilder:
     def _texts(self, run_id: str) -> pd.DataFrame:
         """A deterministic sample of what each segment's members wrote."""
         ws = self.workspace
-        parts = []
-        for kind, text, date in (
-            ("support_tickets", "concat_ws('. ', r.subject, r.body)", "r.created_ts"),
-            ("reviews", "concat_ws('. ', r.title, r.body)", "r.created_ts"),
-            ("survey_responses", "r.open_answer", "r.submitted_ts"),
+        texts: list[tuple[str, str, str]] = []  # (source, text expression, label)
+        for kind, text in (
+            ("support_tickets", "concat_ws('. ', r.subject, r.body)"),
+            ("reviews", "concat_ws('. ', r.title, r.body)"),
+            ("survey_responses", "r.open_answer"),
         ):
+            texts += [(name, text, kind) for name in ws.sources_of_kind(kind)]
+        loaded = ws.loaded_sources()
+        for answer in self.catalogue.answers:  # open answers the config declares
+            if answer.source in loaded:
+                text = f"CAST(r.{quote_ident(answer.name)} AS VARCHAR)"
+                texts.append((answer.source, text, loaded[answer.source].kind))
+        parts = []
+        for name, text, label in texts:
+            kind = loaded[name].kind
             rid = KINDS[kind].record_id
-            for name in ws.sources_of_kind(kind):
-                parts.append(
-                    f"""SELECT m.segment_id, {text} AS text, '{kind}' AS source, {date} AS date,
-                        r.{rid} AS record_id
-                    FROM raw_{name} r JOIN identity_links l
-                      ON l.source = '{name}' AND l.record_id = CAST(r.{rid} AS VARCHAR)
-                    JOIN segment_membership m ON m.person_id = l.person_id
-                      AND m.run_id = '{run_id}'"""
-                )
+            if rid is None or not KINDS[kind].identifiers:
+                continue
+            date = f"r.{TIME_COLUMNS[kind]}" if kind in TIME_COLUMNS else "NULL::TIMESTAMP"
+            parts.append(
+                f"""SELECT m.segment_id, {text} AS text, {quote_literal(label)} AS source,
+                    CAST({date} AS TIMESTAMP) AS date, CAST(r.{rid} AS VARCHAR) AS record_id
+                FROM raw_{name} r JOIN identity_links l
+                  ON l.source = '{name}' AND l.record_id = CAST(r.{rid} AS VARCHAR)
+                JOIN segment_membership m ON m.person_id = l.person_id
+                  AND m.run_id = '{run_id}'"""
+            )
         if not parts:
             return pd.DataFrame(columns=["segment_id", "text", "source", "date"])
         return ws.engine.fetch_df(
@@ -260,6 +414,7 @@ class PersonaBuilder:
         pop: pd.Series,
         acquisition: list[dict[str, Any]],
         voice: Any,
+        declared: dict[str, list[dict[str, Any]]],
     ) -> dict[str, Any]:
         sid = int(seg.segment_id)
         channels: list[dict[str, Any]] = [
@@ -282,18 +437,25 @@ class PersonaBuilder:
         categories.sort(key=lambda c: -c["share"])
         reasons = [] if seg.negative_reasons is None else [str(r) for r in seg.negative_reasons]
         negative = bool(seg.negative)
-        trait_words = [t["text"].split(" (")[0] for t in traits[:3]]
+        trait_words = [t["text"].rsplit(" (", 1)[0] for t in traits[:3]]
         trait_words = [w[0].lower() + w[1:] for w in trait_words]
         if len(trait_words) > 1:
             portrait = ", ".join(trait_words[:-1]) + " and " + trait_words[-1]
         else:
             portrait = trait_words[0] if trait_words else "looks like the average customer"
+        revenue_share = None if _missing(seg.revenue_share) else float(seg.revenue_share)
+        n = self.numbers
+        revenue_text = (
+            "no revenue recorded"
+            if revenue_share is None
+            else f"{n(revenue_share, 'percent')} of revenue"
+        )
         description = (
-            f"{name} stands for about {int(seg.size):,} customers ({seg.share:.0%} of customers, "
-            f"{(seg.revenue_share or 0):.0%} of revenue): {portrait}."
+            f"{name} stands for about {n(int(seg.size), 'count')} customers "
+            f"({n(float(seg.share), 'percent')} of customers, {revenue_text}): {portrait}."
         )
         age = None
-        if ages is not None and not pd.isna(ages[1]):
+        if ages is not None and not _missing(ages[1]):
             age = {
                 "p25": round(float(ages[0])),
                 "median": round(float(ages[1])),
@@ -315,17 +477,20 @@ class PersonaBuilder:
             "negative_reasons": reasons,
             "size": {"customers": int(seg.size), "share": round(float(seg.share), 4)},
             "value": {
+                "currency": self.workspace.config.locale.currency,
                 "revenue": round(float(seg.revenue), 2),
-                "revenue_share": round(float(seg.revenue_share or 0), 4),
+                "revenue_share": None if revenue_share is None else round(revenue_share, 4),
                 "avg_revenue": round(float(seg.avg_revenue), 2),
-                "avg_orders": round(float(means.get("frequency", float("nan"))), 2),
-                "avg_order_value": round(float(means.get("avg_order_value", float("nan"))), 2),
+                "avg_orders": _rounded(means.get("frequency"), 2),
+                "avg_order_value": _rounded(means.get("avg_order_value"), 2),
                 "acquisition_cost": None
                 if pd.isna(seg.acquisition_cost)
                 else round(float(seg.acquisition_cost), 2),
                 "rank": sid,
             },
             "demographics": {"age": age, **demo},
+            "attributes": declared.get("attributes", []),
+            "scales": declared.get("scales", []),
             "traits": traits,
             "channels": channels,
             "categories": categories[:5],
@@ -342,6 +507,9 @@ class PersonaBuilder:
                 "quotes": f"the {texts:,} texts' most distinctive, scrubbed of personal data",
                 "value": "orders and store receipts linked to the members; acquisition cost = "
                 "first-touch campaign spend / customers it acquired",
+                "channels": "share of the members' purchases whose channel is recorded"
+                if channels
+                else "no channel is recorded for the members' purchases",
             },
         }
 

@@ -64,10 +64,13 @@ def pick_name(gender: str | None, median_age: float | None, *, key: str, taken: 
     return pool[start]
 
 
-def make_title(traits: list[tuple[str, float]]) -> str:
-    """'The Deal-Seeking Store Regular' from the strongest (feature, z) traits."""
+def make_title(traits: list[tuple[str, float]], *, default: str = "Shopper") -> str:
+    """'The Deal-Seeking Store Regular' from the strongest (feature, z) traits.
+
+    ``default`` ends the title when no trait gives a noun ('Customer' for people who do not buy).
+    """
+    noun: str | None = None
     adjectives: list[str] = []
-    noun = None
     for feature, z in traits:
         if noun is None and z > 0 and feature in NOUNS:
             noun = NOUNS[feature]
@@ -78,5 +81,5 @@ def make_title(traits: list[tuple[str, float]]) -> str:
             if word and word not in adjectives:
                 adjectives.append(word)
     if noun is None:
-        noun = "Shopper"
+        noun = default
     return "The " + " ".join([*adjectives[:2], noun])

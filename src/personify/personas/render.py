@@ -28,10 +28,12 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
+from personify.formatting import DASH, number_format
+
 __all__ = ["RenderedOutputs", "avatar_svg", "format_value", "md_escape", "write_outputs"]
 
 _TEMPLATES = "personas/templates"
-_DASH = "—"
+_DASH = DASH
 _SIZE_COLOUR, _REVENUE_COLOUR = "#3b5bdb", "#f59f00"
 
 
@@ -50,30 +52,14 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else float(value)
 
 
-def _trim(text: str) -> str:
-    return text.rstrip("0").rstrip(".") if "." in text else text
+def format_value(
+    value: Any, fmt: str = "number", *, currency: str | None = None, language: str = "en"
+) -> str:
+    """Format a number for people: percent 0.62 → 62%, currency → £1,234 (GBP), days, years, …
 
-
-def format_value(value: Any, fmt: str = "number") -> str:
-    """Format a number for people: percent 0.62 → 62%, currency → £1,234, days, years, …"""
-    v = _number(value)
-    if v is None:
-        return str(value) if isinstance(value, str) and value else _DASH
-    if fmt == "percent":
-        pct = v * 100
-        return (f"{pct:.0f}" if abs(pct) >= 10 or pct == 0 else _trim(f"{pct:.1f}")) + "%"
-    if fmt == "currency":
-        sign = "-" if v < 0 else ""
-        return f"{sign}£{abs(v):,.0f}" if abs(v) >= 100 else f"{sign}£{abs(v):,.2f}"
-    if fmt == "count":
-        return f"{round(v):,}"
-    if fmt in ("days", "years"):
-        text = f"{v:,.0f}" if abs(v) >= 10 else _trim(f"{v:.1f}")
-        unit = fmt[:-1] if text == "1" else fmt
-        return f"{text} {unit}"
-    if abs(v) >= 100:
-        return f"{v:,.0f}"
-    return _trim(f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}")
+    Money shows ``currency`` in ``language``'s way; with no currency it is a plain number.
+    """
+    return number_format(currency, language)(value, fmt)
 
 
 def _share_width(value: Any) -> str:
@@ -231,7 +217,7 @@ def _safe_slug(doc: dict[str, Any], index: int) -> str:
     return slug or f"persona-{index + 1}"
 
 
-def _environments() -> tuple[Environment, Environment]:
+def _environments(currency: str | None, language: str) -> tuple[Environment, Environment]:
     loader = PackageLoader("personify", _TEMPLATES)
     common: dict[str, Any] = {
         "loader": loader,
@@ -243,8 +229,9 @@ def _environments() -> tuple[Environment, Environment]:
     html = Environment(autoescape=select_autoescape(["html", "html.j2"]), **common)
     markdown = Environment(autoescape=False, finalize=md_escape, **common)
     for env in (html, markdown):
-        env.filters.update(fmt=format_value, top=_top, width=_share_width)
+        env.filters.update(fmt=number_format(currency, language), top=_top, width=_share_width)
         env.globals["dash"] = _DASH
+        env.globals["currency"] = currency or ""
     markdown.globals["raw"] = _Raw
     return html, markdown
 
@@ -264,9 +251,18 @@ def _write(path: Path, text: str) -> Path:
 
 
 def write_outputs(
-    personas: list[dict[str, Any]], out_dir: Path, *, summary: dict[str, Any]
+    personas: list[dict[str, Any]],
+    out_dir: Path,
+    *,
+    summary: dict[str, Any],
+    currency: str | None = None,
+    language: str = "en",
 ) -> RenderedOutputs:
-    """Write JSON, Markdown and SVG files per persona plus ``report.html`` into ``out_dir``."""
+    """Write JSON, Markdown and SVG files per persona plus ``report.html`` into ``out_dir``.
+
+    Money is shown in ``currency`` (ISO 4217) the way ``language`` writes it; with no
+    currency, as plain numbers.
+    """
     out_dir = Path(out_dir)
     persona_dir = out_dir / "personas"
     persona_dir.mkdir(parents=True, exist_ok=True)
@@ -274,7 +270,7 @@ def write_outputs(
     duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
     if duplicates:
         raise ValueError(f"duplicate persona slugs: {', '.join(duplicates)}")
-    html_env, md_env = _environments()
+    html_env, md_env = _environments(currency, language)
     md_template = md_env.get_template("persona.md.j2")
     json_files: list[Path] = []
     md_files: list[Path] = []

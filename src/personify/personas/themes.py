@@ -96,5 +96,6 @@ def _quotes(rows: pd.DataFrame, matrix: Any, top: list[int], n: int) -> list[dic
         if any(len(words & w) > NEAR_REPEAT * min(len(words), len(w)) for w in seen):
             continue
         seen.append(words)
-        chosen.append({"text": row["text"], "source": row["source"], "date": str(row["date"])[:10]})
+        date = "" if pd.isna(row["date"]) else str(row["date"])[:10]  # some kinds date nothing
+        chosen.append({"text": row["text"], "source": row["source"], "date": date})
     return chosen

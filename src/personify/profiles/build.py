@@ -3,24 +3,33 @@ psychographic and value attributes, computed inside the engine.
 
 Each attribute group is one query over the sources of one kind, joined to the
 persons through ``identity_links``; a kind with no loaded source simply
-contributes nothing (its attributes stay empty).
+contributes nothing (its attributes stay empty), and a column with no data
+behind it (orders without a channel) stays empty rather than defaulted.
+Attributes and survey scales declared in the config are added by
+``profiles/custom.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from personify.ingest._readers import quote_ident
 from personify.ingest.kinds import KINDS
-from personify.profiles.features import CATEGORY_PREFIX, SURVEY_PREFIX
+from personify.profiles.custom import custom_queries
+from personify.profiles.features import CATEGORY_PREFIX, Catalogue
 from personify.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
     from personify.workspace import Workspace
 
+log = logging.getLogger(__name__)
+
 MAX_CATEGORIES = 12
+PURCHASE_TIMES = (("orders", "order_ts"), ("pos_receipts", "receipt_ts"))
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,8 @@ def _slug(text: str) -> str:
 class ProfileBuilder:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
+        # Purchases dated after the run's day are typos or test rows, not history.
+        self.cutoff = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
 
     # -- helpers -----------------------------------------------------------------------------
     def _linked(self, kind: str, columns: str) -> str | None:
@@ -58,23 +69,63 @@ class ProfileBuilder:
         parts = [f"SELECT {columns} FROM raw_{n}" for n in self.workspace.sources_of_kind(kind)]
         return " UNION ALL ".join(parts) if parts else None
 
+    def _has_data(self, source: str, column: str) -> bool:
+        """Whether any row of ``raw_<source>`` has a value in ``column``."""
+        sql = (
+            f"SELECT count(*) > 0 FROM (SELECT 1 FROM raw_{source} "
+            f"WHERE {column} IS NOT NULL LIMIT 1)"
+        )
+        return bool(self.workspace.engine.scalar(sql))
+
+    def _before_cutoff(self, column: str) -> str:
+        return f"{column} < TIMESTAMP '{self.cutoff}'"
+
+    def future_purchases(self) -> dict[str, int]:
+        """Rows per purchase source dated after the run's day (left out of profiles)."""
+        out = {}
+        for kind, col in PURCHASE_TIMES:
+            for name in self.workspace.sources_of_kind(kind):
+                n = int(
+                    self.workspace.engine.scalar(
+                        f"SELECT count(*) FROM raw_{name} WHERE NOT {self._before_cutoff(col)}"
+                    )
+                )
+                if n:
+                    out[name] = n
+        return out
+
     def as_of(self) -> dt.date:
+        """The configured reference date, else the day after the latest purchase up to today."""
         configured = self.workspace.config.as_of
         if configured:
             return configured
         engine = self.workspace.engine
         latest = []
-        for kind, col in (("orders", "order_ts"), ("pos_receipts", "receipt_ts")):
+        for kind, col in PURCHASE_TIMES:
             for name in self.workspace.sources_of_kind(kind):
-                latest.append(engine.scalar(f"SELECT max({col}) FROM raw_{name}"))
+                latest.append(
+                    engine.scalar(
+                        f"SELECT max({col}) FROM raw_{name} WHERE {self._before_cutoff(col)}"
+                    )
+                )
         latest = [x for x in latest if x is not None]
-        return (max(latest) + dt.timedelta(days=1)).date() if latest else dt.date.today()
+        today = self.cutoff - dt.timedelta(days=1)
+        return (max(latest) + dt.timedelta(days=1)).date() if latest else today
 
     # -- the stage ---------------------------------------------------------------------------
     def run(self, *, progress: ProgressFn = no_progress) -> ProfileResult:
         engine = self.workspace.engine
         engine.require("golden_record", "identity_links")
+        for name, n in self.future_purchases().items():
+            log.warning(
+                "source '%s': %d row(s) dated after today (%s) are left out of profiles "
+                "and of the reference date",
+                name,
+                n,
+                self.cutoff - dt.timedelta(days=1),
+            )
         as_of = self.as_of()
+        catalogue = Catalogue(self.workspace.config)
         progress("purchases", 0.1)
         ctes: dict[str, str] = {}
         purchases = self._purchases()
@@ -83,10 +134,15 @@ class ProfileBuilder:
             ctes["buy"] = f"""
                 SELECT person_id, count(*) AS frequency, round(sum(amount), 2) AS monetary,
                   min(ts) AS first_ts, max(ts) AS last_ts,
-                  avg(CASE WHEN channel = 'app' THEN 1.0 ELSE 0.0 END) AS app_share,
-                  avg(CASE WHEN channel = 'web' THEN 1.0 ELSE 0.0 END) AS web_share,
-                  avg(CASE WHEN channel = 'store' THEN 1.0 ELSE 0.0 END) AS store_share,
-                  avg(CASE WHEN discounted THEN 1.0 ELSE 0.0 END) AS discount_share,
+                  -- shares of the purchases whose channel (discount) is known; NULL if none is
+                  avg(CASE WHEN channel = 'app' THEN 1.0 ELSE 0.0 END)
+                    FILTER (WHERE channel IS NOT NULL) AS app_share,
+                  avg(CASE WHEN channel = 'web' THEN 1.0 ELSE 0.0 END)
+                    FILTER (WHERE channel IS NOT NULL) AS web_share,
+                  avg(CASE WHEN channel = 'store' THEN 1.0 ELSE 0.0 END)
+                    FILTER (WHERE channel IS NOT NULL) AS store_share,
+                  avg(CASE WHEN discounted THEN 1.0 ELSE 0.0 END)
+                    FILTER (WHERE discounted IS NOT NULL) AS discount_share,
                   round(sum(CASE WHEN ts >= TIMESTAMP '{as_of}' - INTERVAL 365 DAY
                       THEN amount ELSE 0 END), 2) AS revenue_12m
                 FROM purchases GROUP BY person_id"""
@@ -111,8 +167,8 @@ class ProfileBuilder:
             )
             ctes["item_stats"] = f"""
                 SELECT person_id,
-                  sum(CASE WHEN returned THEN 1.0 ELSE 0.0 END)
-                    / nullif(sum(CASE WHEN online THEN 1.0 ELSE 0.0 END), 0) AS return_rate
+                  avg(CASE WHEN returned THEN 1.0 ELSE 0.0 END)
+                    FILTER (WHERE online AND returned IS NOT NULL) AS return_rate
                   {"," if cat_cols else ""} {cat_cols}
                 FROM items GROUP BY person_id"""
         progress("engagement", 0.5)
@@ -138,12 +194,11 @@ class ProfileBuilder:
         if reviews:
             ctes["rev"] = f"""SELECT person_id, count(*) AS reviews, avg(rating) AS avg_rating
                 FROM ({reviews}) GROUP BY 1"""
-        survey_items = self._survey_items()
-        if survey_items:
-            item_cols = ", ".join(f"r.{q}" for q in survey_items)
-            avgs = ", ".join(f"avg({q}) AS {q}" for q in survey_items)
-            ctes["survey"] = f"""SELECT person_id, {avgs}
-                FROM ({self._linked("survey_responses", item_cols)}) GROUP BY 1"""
+        custom = custom_queries(self.workspace, catalogue)
+        custom_ctes = {}
+        for i, (column, query) in enumerate(custom.items()):
+            custom_ctes[f"custom_{i}"] = column
+            ctes[f"custom_{i}"] = query
         acquisition = self._acquisition()
         if acquisition:
             ctes["acq"] = acquisition
@@ -186,8 +241,8 @@ class ProfileBuilder:
             ("web", ["coalesce(web_events, 0) AS web_events"]),
             ("support", ["coalesce(tickets, 0) AS tickets", "avg_satisfaction"]),
             ("rev", ["coalesce(reviews, 0) AS reviews", "avg_rating"]),
-            ("survey", list(survey_items)),
             ("acq", ["acquisition_channel", "acquisition_cost"]),
+            *((cte, [quote_ident(column)]) for cte, column in custom_ctes.items()),
         ):
             if cte in ctes:
                 select += cols
@@ -209,24 +264,36 @@ class ProfileBuilder:
     # -- attribute groups --------------------------------------------------------------------
     def _purchases(self) -> str | None:
         """Every purchase (web/app order or store receipt) with its person, amount, channel."""
-        online = self._linked(
-            "orders",
-            "r.order_ts AS ts, r.total AS amount, coalesce(lower(r.channel), 'web') AS channel, "
-            "(coalesce(r.discount, 0) > 0 OR r.discount_code IS NOT NULL) AS discounted, "
-            "coalesce(r.status, 'completed') AS status",
-        )
-        if online:
-            online = f"""SELECT person_id, ts, amount, channel, discounted FROM ({online})
-                WHERE status <> 'cancelled'"""
-        store = self._linked(
-            "pos_receipts",
-            "r.receipt_id, r.receipt_ts, coalesce(r.quantity, 1) * r.unit_price AS gross, "
-            "coalesce(r.discount, 0) AS discount",
-        )
-        if store:
-            store = f"""SELECT person_id, min(receipt_ts) AS ts, sum(gross - discount) AS amount,
-                'store' AS channel, sum(discount) > 0 AS discounted
-                FROM ({store}) GROUP BY person_id, receipt_id"""
+        online_parts = []
+        for name in self.workspace.sources_of_kind("orders"):
+            # A source without discount data says nothing about discounts: NULL, not "none".
+            if self._has_data(name, "discount") or self._has_data(name, "discount_code"):
+                discounted = "(coalesce(r.discount, 0) > 0 OR r.discount_code IS NOT NULL)"
+            else:
+                discounted = "NULL::BOOLEAN"
+            online_parts.append(
+                f"""SELECT l.person_id, r.order_ts AS ts, r.total AS amount,
+                    lower(r.channel) AS channel, {discounted} AS discounted
+                FROM raw_{name} r JOIN identity_links l
+                  ON l.source = '{name}' AND l.record_id = CAST(r.order_id AS VARCHAR)
+                WHERE coalesce(r.status, 'completed') <> 'cancelled'
+                  AND {self._before_cutoff("r.order_ts")}"""
+            )
+        online = " UNION ALL ".join(online_parts) if online_parts else None
+        store_parts = []
+        for name in self.workspace.sources_of_kind("pos_receipts"):
+            known = self._has_data(name, "discount")
+            store_parts.append(
+                f"""SELECT l.person_id, min(r.receipt_ts) AS ts,
+                    sum(coalesce(r.quantity, 1) * r.unit_price - coalesce(r.discount, 0)) AS amount,
+                    'store' AS channel,
+                    {"sum(r.discount) > 0" if known else "NULL::BOOLEAN"} AS discounted
+                FROM raw_{name} r JOIN identity_links l
+                  ON l.source = '{name}' AND l.record_id = CAST(r.receipt_id AS VARCHAR)
+                WHERE {self._before_cutoff("r.receipt_ts")}
+                GROUP BY l.person_id, r.receipt_id"""
+            )
+        store = " UNION ALL ".join(store_parts) if store_parts else None
         parts = [p for p in (online, store) if p]
         return " UNION ALL ".join(f"({p})" for p in parts) if parts else None
 
@@ -236,45 +303,38 @@ class ProfileBuilder:
         cat_join = f"LEFT JOIN ({products}) p USING (product_id)" if products else ""
         cat = "p.category" if products else "NULL"
         parts = []
-        orders = self._linked("orders", "r.order_id, coalesce(r.status, 'completed') AS status")
+        orders = self._linked(
+            "orders",
+            "r.order_id, coalesce(r.status, 'completed') AS status, "
+            f"{self._before_cutoff('r.order_ts')} AS dated",
+        )
         line_sources = self.workspace.sources_of_kind("order_lines")
         if orders and line_sources:
             lines = " UNION ALL ".join(
                 f"SELECT order_id, product_id, coalesce(quantity, 1) * unit_price "
-                f"- coalesce(line_discount, 0) AS amount, coalesce(returned, false) AS returned "
-                f"FROM raw_{n}"
+                f"- coalesce(line_discount, 0) AS amount, "
+                # lines of a source that records no returns say nothing about them
+                f"{'coalesce(returned, false)' if self._has_data(n, 'returned') else 'NULL'}"
+                f"::BOOLEAN AS returned FROM raw_{n}"
                 for n in line_sources
             )
             parts.append(
                 f"""SELECT o.person_id, {cat} AS category, li.amount, li.returned, true AS online
                 FROM ({lines}) li JOIN ({orders}) o USING (order_id) {cat_join}
-                WHERE o.status <> 'cancelled'"""
+                WHERE o.status <> 'cancelled' AND o.dated"""
             )
         store = self._linked(
             "pos_receipts",
             "r.product_id, coalesce(r.quantity, 1) * r.unit_price - coalesce(r.discount, 0) "
-            "AS amount",
+            "AS amount, r.receipt_ts",
         )
         if store:
             parts.append(
                 f"""SELECT s.person_id, {cat} AS category, s.amount, false AS returned,
-                false AS online FROM ({store}) s {cat_join}"""
+                false AS online FROM ({store}) s {cat_join}
+                WHERE {self._before_cutoff("s.receipt_ts")}"""
             )
         return " UNION ALL ".join(f"({p})" for p in parts) if parts else None
-
-    def _survey_items(self) -> list[str]:
-        """Numeric ``q_*`` columns of the survey sources (Likert items), common to all of them."""
-        names = self.workspace.sources_of_kind("survey_responses")
-        common: set[str] | None = None
-        for n in names:
-            cols = {
-                r[0]
-                for r in self.workspace.engine.sql(f"DESCRIBE raw_{n}").fetchall()
-                if r[0].startswith(SURVEY_PREFIX)
-                and r[1] in ("BIGINT", "INTEGER", "DOUBLE", "SMALLINT", "TINYINT")
-            }
-            common = cols if common is None else common & cols
-        return sorted(common or [])
 
     def _acquisition(self) -> str | None:
         """First-touch channel and cost: a campaign's spend over the customers it acquired."""

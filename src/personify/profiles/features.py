@@ -2,14 +2,19 @@
 
 One list serves three stages: profiles compute these columns, segmentation
 picks the model inputs from it, personas describe segments with its labels.
+A workspace adds what its config declares (``Catalogue``): custom attributes
+(profile columns ``attr_<name>``) and survey scales (``scale_<name>``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-Format = Literal["percent", "currency", "days", "count", "number", "years"]
+if TYPE_CHECKING:
+    from personify.config import Config
+
+Format = Literal["percent", "currency", "days", "count", "number", "years", "date", "category"]
 
 
 @dataclass(frozen=True)
@@ -17,7 +22,7 @@ class Feature:
     name: str
     label: str  # a noun phrase, as on a persona card
     format: Format
-    group: Literal["demographic", "behavioral", "value", "engagement", "psychographic"]
+    group: Literal["demographic", "behavioral", "value", "engagement", "psychographic", "custom"]
     model: bool = False  # an input of the segmentation model
     log: bool = False  # heavy-tailed: model log1p(x)
     high: str = ""  # trait text when the segment is well above average
@@ -181,11 +186,15 @@ FEATURES: list[Feature] = [
 
 FEATURE_BY_NAME = {f.name: f for f in FEATURES}
 CATEGORY_PREFIX = "cat_"
-SURVEY_PREFIX = "q_"
+ATTRIBUTE_PREFIX = "attr_"
+SCALE_PREFIX = "scale_"
 
 
 def describe(name: str) -> Feature:
-    """The catalogue entry for a column, including the dynamic category and survey columns."""
+    """The built-in catalogue entry for a column, including the dynamic category columns.
+
+    Columns a workspace's config declares are described by ``Catalogue.describe``.
+    """
     if name in FEATURE_BY_NAME:
         return FEATURE_BY_NAME[name]
     if name.startswith(CATEGORY_PREFIX):
@@ -199,14 +208,142 @@ def describe(name: str) -> Feature:
             high=f"Spends more on {cat}",
             low=f"Spends less on {cat}",
         )
-    if name.startswith(SURVEY_PREFIX):
-        item = name[len(SURVEY_PREFIX) :].replace("_", " ")
+    return Feature(name, name.replace("_", " ").capitalize(), "number", "behavioral")
+
+
+def _lower_first(text: str) -> str:
+    """'Monthly charges' -> 'monthly charges', but 'ISP' stays 'ISP'."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def _label(name: str, label: str | None) -> str:
+    return label or name.replace("_", " ").strip().capitalize()
+
+
+@dataclass(frozen=True)
+class CustomAttribute:
+    """A person attribute a source declares under ``attributes:``."""
+
+    name: str  # as declared (the column of raw_<source>)
+    column: str  # the profile column
+    role: Literal["numeric", "categorical", "boolean", "date", "text"]
+    label: str
+    segment: bool
+    money: bool  # a numeric attribute declared with a currency
+    sources: tuple[str, ...]
+
+    @property
+    def feature(self) -> Feature:
+        formats: dict[str, Format] = {
+            "numeric": "currency" if self.money else "number",
+            "boolean": "percent",
+            "date": "date",
+        }
+        fmt = formats.get(self.role, "category")
+        numeric = self.role in ("numeric", "boolean")
+        flag = self.role == "boolean"
         return Feature(
-            name,
-            f"Survey: {item} (1-5)",
+            self.column,
+            self.label,
+            fmt,
+            "custom",
+            model=self.segment and numeric,
+            high=f"{self.label} {'more often than' if flag else 'above'} average"
+            if numeric
+            else "",
+            low=f"{self.label} {'less often than' if flag else 'below'} average" if numeric else "",
+        )
+
+
+@dataclass(frozen=True)
+class SurveyScale:
+    """A survey question answered on a scale, declared under ``scales:``."""
+
+    name: str
+    column: str
+    label: str
+    low: float
+    high: float
+    sources: tuple[str, ...]
+
+    @property
+    def range_text(self) -> str:
+        return f"{self.low:g}-{self.high:g}"
+
+    @property
+    def feature(self) -> Feature:
+        item = _lower_first(self.label)
+        return Feature(
+            self.column,
+            f"Survey: {self.label} ({self.range_text})",
             "number",
             "psychographic",
             high=f"Rates '{item}' high in surveys",
             low=f"Rates '{item}' low in surveys",
         )
-    return Feature(name, name.replace("_", " ").capitalize(), "number", "behavioral")
+
+
+@dataclass(frozen=True)
+class OpenAnswer:
+    """An open-answer text column declared under ``answers:``."""
+
+    source: str
+    name: str
+    label: str | None
+
+
+class Catalogue:
+    """The built-in catalogue plus what one workspace's config declares.
+
+    A name declared by several sources is one attribute (its values are combined
+    per person); its label comes from the first source that gives one.
+    """
+
+    def __init__(self, config: Config) -> None:
+        from personify.errors import ConfigError
+
+        attributes: dict[str, CustomAttribute] = {}
+        scales: dict[str, SurveyScale] = {}
+        self.answers: list[OpenAnswer] = []
+        problems: list[str] = []
+        for source, spec in config.sources.items():
+            for name, attr in spec.attributes.items():
+                column = f"{ATTRIBUTE_PREFIX}{name}"
+                seen = attributes.get(column)
+                if seen is not None and seen.role != attr.role:
+                    problems.append(
+                        f"sources.{source}.attributes.{name}.role: '{attr.role}' but source "
+                        f"'{seen.sources[0]}' declares it '{seen.role}'"
+                    )
+                    continue
+                attributes[column] = CustomAttribute(
+                    name,
+                    column,
+                    attr.role,
+                    seen.label if seen and seen.label else _label(name, attr.label),
+                    attr.segment if seen is None else seen.segment and attr.segment,
+                    (attr.currency is not None) or bool(seen and seen.money),
+                    (*seen.sources, source) if seen else (source,),
+                )
+            for name, scale in spec.scales.items():
+                column = f"{SCALE_PREFIX}{name}"
+                seen_scale = scales.get(column)
+                scales[column] = SurveyScale(
+                    name,
+                    column,
+                    seen_scale.label if seen_scale else _label(name, scale.label),
+                    *(scale.range if seen_scale is None else (seen_scale.low, seen_scale.high)),
+                    (*seen_scale.sources, source) if seen_scale else (source,),
+                )
+            self.answers += [OpenAnswer(source, n, a.label) for n, a in spec.answers.items()]
+        if problems:
+            raise ConfigError("personify.yaml", problems)
+        self.attributes = attributes
+        self.scales = scales
+
+    def describe(self, name: str) -> Feature:
+        if name in self.attributes:
+            return self.attributes[name].feature
+        if name in self.scales:
+            return self.scales[name].feature
+        return describe(name)

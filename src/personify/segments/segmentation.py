@@ -19,13 +19,16 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from personify.errors import StageError
-from personify.profiles.features import CATEGORY_PREFIX, describe
+from personify.formatting import number_format
+from personify.ingest._readers import quote_ident, quote_literal
+from personify.profiles.features import CATEGORY_PREFIX, Catalogue
 from personify.progress import ProgressFn, no_progress
 from personify.segments.model import KSelectingKMeans
 
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
     from personify.workspace import Workspace
 
 MIN_CUSTOMERS = 50
+ONE_HOT_VALUES = 5  # a categorical attribute enters the model as its most frequent values
 
 
 @dataclass(frozen=True)
@@ -48,28 +52,77 @@ class SegmentationResult:
 class Segmentation:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
+        self._exprs: dict[str, str] = {}
 
-    def model_features(self) -> list[str]:
+    def model_features(self, eligible: str = "true") -> dict[str, str]:
+        """Model input name -> its SQL over ``profiles`` (before scaling).
+
+        Built-in inputs come from the catalogue; declared attributes with ``segment:
+        true`` join them: numeric as they are, boolean as 0/1, categorical one-hot
+        (one 0/1 input per value among its ``ONE_HOT_VALUES`` most frequent; a
+        two-valued attribute gives one input, as the second would mirror the first).
+        """
+        catalogue = Catalogue(self.workspace.config)
         cols = [r[0] for r in self.workspace.engine.sql("DESCRIBE profiles").fetchall()]
-        return [c for c in cols if describe(c).model or c.startswith(CATEGORY_PREFIX)]
+        out: dict[str, str] = {}
+        for c in cols:
+            attr = catalogue.attributes.get(c)
+            if attr is not None:
+                if not attr.segment:
+                    continue
+                if attr.role == "numeric":
+                    out[c] = quote_ident(c)
+                elif attr.role == "boolean":
+                    out[c] = f"CAST({quote_ident(c)} AS DOUBLE)"
+                elif attr.role == "categorical":
+                    out.update(self._one_hot(c, eligible))
+                continue
+            f = catalogue.describe(c)
+            if f.model or c.startswith(CATEGORY_PREFIX):
+                out[c] = f"ln(1 + greatest({c}, 0))" if f.log else c
+        return out
+
+    def _one_hot(self, column: str, eligible: str) -> dict[str, str]:
+        q = quote_ident(column)
+        values = [
+            str(r[0])
+            for r in self.workspace.engine.sql(
+                f"""SELECT {q} FROM profiles WHERE {eligible} AND {q} IS NOT NULL
+                GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT {ONE_HOT_VALUES + 1}"""
+            ).fetchall()
+        ]
+        values = values[:1] if len(values) == 2 else values[:ONE_HOT_VALUES]
+        out: dict[str, str] = {}
+        for value in values:
+            slug = re.sub(r"[^a-z0-9]+", "_", value.lower()).strip("_") or "value"
+            name, i = f"{column}__{slug}", 2
+            while name in out:
+                name, i = f"{column}__{slug}_{i}", i + 1
+            out[name] = f"CAST(coalesce({q} = {quote_literal(value)}, false) AS DOUBLE)"
+        return out
 
     def run(self, *, progress: ProgressFn = no_progress) -> SegmentationResult:
         engine = self.workspace.engine
         engine.require("profiles")
         cfg = self.workspace.config.segments
-        eligible = f"frequency >= {max(cfg.min_orders, 1)}"
+        eligible = f"frequency >= {cfg.min_orders}"
         customers = int(engine.scalar(f"SELECT count(*) FROM profiles WHERE {eligible}"))
         if customers < MIN_CUSTOMERS:
             raise StageError(
                 f"only {customers} customers have at least {cfg.min_orders} purchase(s); "
                 f"segmentation needs {MIN_CUSTOMERS} or more"
+                + (
+                    " (set segments.min_orders: 0 to segment persons without purchases)"
+                    if cfg.min_orders > 0
+                    else ""
+                )
             )
         progress("scaling", 0.05)
         features, stats = self._scaling(eligible)
         z = {f: self._z_expr(f, stats[f]) for f in features}
         progress("sample", 0.15)
         sample = engine.fetch_df(
-            f"""SELECT {", ".join(f"{e} AS {f}" for f, e in z.items())} FROM profiles
+            f"""SELECT {", ".join(f"{e} AS {quote_ident(f)}" for f, e in z.items())} FROM profiles
             WHERE {eligible} ORDER BY hash(person_id || '{cfg.seed}') LIMIT {cfg.sample_size}"""
         )
         progress("fit", 0.25)
@@ -92,7 +145,7 @@ class Segmentation:
 
     # -- steps -------------------------------------------------------------------------------
     def _raw_expr(self, feature: str) -> str:
-        return f"ln(1 + greatest({feature}, 0))" if describe(feature).log else f"{feature}"
+        return self._exprs[feature]
 
     def _z_expr(self, feature: str, s: dict[str, float]) -> str:
         return (
@@ -102,7 +155,10 @@ class Segmentation:
 
     def _scaling(self, eligible: str) -> tuple[list[str], dict[str, dict[str, float]]]:
         engine = self.workspace.engine
-        candidates = self.model_features()
+        self._exprs = self.model_features(eligible)
+        candidates = list(self._exprs)
+        if len(candidates) < 2:
+            raise StageError("fewer than two profile attributes can be segmented on")
         medians = engine.sql(
             f"SELECT {', '.join(f'median({self._raw_expr(f)})' for f in candidates)} "
             f"FROM profiles WHERE {eligible}"
@@ -224,34 +280,54 @@ class Segmentation:
         unprofitable = "contribution < 3 * acquisition_cost"
         lapsed = "recency_days >= 1.5 * all_recency_days"
         many_returns = "return_rate > 1.5 * all_return_rate"
-        engine.sql(
-            f"""INSERT INTO segments (run_id, segment_id, size, share, revenue, revenue_share,
-                avg_revenue, acquisition_cost, return_rate, recency_days, negative_reasons,
-                negative)
-            SELECT '{run_id}', segment_id, size, share, revenue, revenue_share, avg_revenue,
-                   acquisition_cost, return_rate, recency_days,
-                   list_filter([
-                     CASE WHEN {low_value} THEN 'brings ' || printf('%.0f%%', 100 * revenue_share)
-                       || ' of revenue from ' || printf('%.0f%%', 100 * share)
-                       || ' of customers' END,
-                     CASE WHEN {unprofitable} THEN 'its margin after returns ('
-                       || printf('£%.0f', contribution) || ' per customer) is only '
-                       || printf('%.1f', contribution / acquisition_cost)
-                       || 'x what it cost to acquire (' || printf('£%.0f', acquisition_cost)
-                       || '); 3x is the usual bar' END,
-                     CASE WHEN {lapsed} THEN 'last bought ' || printf('%.0f', recency_days)
-                       || ' days ago on average, '
-                       || printf('%.1f', recency_days / all_recency_days)
-                       || 'x longer than the norm' END,
-                     CASE WHEN {many_returns} THEN 'returns ' || printf('%.0f%%', 100 * return_rate)
-                       || ' of items bought online, '
-                       || printf('%.1f', return_rate / all_return_rate)
-                       || 'x the average' END
-                   ], lambda x: x IS NOT NULL) AS negative_reasons,
-                   coalesce({low_value} AND (coalesce({unprofitable}, false)
-                            OR coalesce({lapsed}, false)), false) AS negative
+        flags = engine.fetch_df(
+            f"""SELECT *, coalesce({low_value}, false) AS low_value,
+                   coalesce({unprofitable}, false) AS unprofitable,
+                   coalesce({lapsed}, false) AS lapsed,
+                   coalesce({many_returns}, false) AS many_returns
             FROM _seg ORDER BY segment_id"""
         )
+        locale = self.workspace.config.locale
+        money = number_format(locale.currency, locale.language).money
+        for s in flags.itertuples():
+            # Reasons are worded here, not in SQL, so money follows the workspace's locale.
+            reasons = []
+            if s.low_value:
+                reasons.append(
+                    f"brings {100 * s.revenue_share:.0f}% of revenue from "
+                    f"{100 * s.share:.0f}% of customers"
+                )
+            if s.unprofitable:
+                reasons.append(
+                    f"its margin after returns ({money(s.contribution, cents=False)} per "
+                    f"customer) is only {s.contribution / s.acquisition_cost:.1f}x what it cost "
+                    f"to acquire ({money(s.acquisition_cost, cents=False)}); 3x is the usual bar"
+                )
+            if s.lapsed:
+                reasons.append(
+                    f"last bought {s.recency_days:.0f} days ago on average, "
+                    f"{s.recency_days / s.all_recency_days:.1f}x longer than the norm"
+                )
+            if s.many_returns:
+                reasons.append(
+                    f"returns {100 * s.return_rate:.0f}% of items bought online, "
+                    f"{s.return_rate / s.all_return_rate:.1f}x the average"
+                )
+            negative = bool(s.low_value and (s.unprofitable or s.lapsed))
+            engine.sql(
+                """INSERT INTO segments (run_id, segment_id, size, share, revenue, revenue_share,
+                    avg_revenue, acquisition_cost, return_rate, recency_days, negative_reasons,
+                    negative) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    run_id,
+                    int(s.segment_id),
+                    int(s.size),
+                    *(_value(x) for x in (s.share, s.revenue, s.revenue_share, s.avg_revenue)),
+                    *(_value(x) for x in (s.acquisition_cost, s.return_rate, s.recency_days)),
+                    reasons,
+                    negative,
+                ],
+            )
         engine.sql("DROP TABLE _seg")
 
     def latest_run(self) -> dict[str, Any]:
@@ -259,6 +335,11 @@ class Segmentation:
         engine.require("segment_runs")
         df = engine.fetch_df("SELECT * FROM segment_runs ORDER BY created_at DESC, run_id LIMIT 1")
         return df.iloc[0].to_dict()
+
+
+def _value(x: Any) -> float | None:
+    """A float for the database; NULL for a missing value (NaN would be stored as NaN)."""
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
 _DDL = {
