@@ -86,3 +86,29 @@ def test_fine_food_reviews_load_as_review_text(tmp_path: Path) -> None:
         assert row[2] == int(frame["review"].str.contains("<br />", regex=False).sum())
         ws.identity.run()
         assert ws.engine.scalar("SELECT count(*) FROM golden_record") == 4_000
+
+
+def test_cdnow_and_telco_run_end_to_end_into_personas(tmp_path: Path) -> None:
+    with _workspace("cdnow", tmp_path) as ws:
+        ws.run()
+        segments = ws.engine.fetch_df(
+            """SELECT m.segment_id, count(*) AS n, avg(p.frequency) AS orders,
+                      sum(p.monetary) AS revenue
+               FROM segment_membership m JOIN profiles p USING (person_id)
+               GROUP BY 1 ORDER BY revenue DESC"""
+        )
+        assert 3 <= len(segments) <= 6 and segments["n"].sum() == 23_570
+        # The segment with most revenue is the one that buys most often (RFM structure).
+        assert segments["orders"].iloc[0] == segments["orders"].max()
+        report = (ws.output_dir / "report.html").read_text()
+        assert "$" in report and "£" not in report
+    with _workspace("telco", tmp_path) as ws:
+        ws.run()
+        churn = ws.engine.fetch_df(
+            """SELECT m.segment_id, avg(CASE WHEN p.attr_churned THEN 1.0 ELSE 0.0 END) AS rate
+               FROM segment_membership m JOIN profiles p USING (person_id) GROUP BY 1"""
+        )["rate"]
+        # Telco churn is 26.5% overall; segments on contract, tenure and charges separate it.
+        assert churn.max() - churn.min() > 0.2
+        cards = list((ws.output_dir / "personas").glob("*.json"))
+        assert len(cards) == len(churn)

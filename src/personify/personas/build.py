@@ -24,7 +24,7 @@ from personify.ingest.kinds import KINDS
 from personify.personas.naming import make_title, pick_name
 from personify.personas.themes import segment_voices
 from personify.profiles.custom import TIME_COLUMNS
-from personify.profiles.features import CATEGORY_PREFIX, Catalogue
+from personify.profiles.features import CATEGORY_PREFIX, Catalogue, lower_first
 from personify.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -438,7 +438,7 @@ class PersonaBuilder:
         reasons = [] if seg.negative_reasons is None else [str(r) for r in seg.negative_reasons]
         negative = bool(seg.negative)
         trait_words = [t["text"].rsplit(" (", 1)[0] for t in traits[:3]]
-        trait_words = [w[0].lower() + w[1:] for w in trait_words]
+        trait_words = [lower_first(w) for w in trait_words]
         if len(trait_words) > 1:
             portrait = ", ".join(trait_words[:-1]) + " and " + trait_words[-1]
         else:

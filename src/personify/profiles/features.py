@@ -211,7 +211,7 @@ def describe(name: str) -> Feature:
     return Feature(name, name.replace("_", " ").capitalize(), "number", "behavioral")
 
 
-def _lower_first(text: str) -> str:
+def lower_first(text: str) -> str:
     """'Monthly charges' -> 'monthly charges', but 'ISP' stays 'ISP'."""
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
@@ -272,7 +272,7 @@ class SurveyScale:
 
     @property
     def feature(self) -> Feature:
-        item = _lower_first(self.label)
+        item = lower_first(self.label)
         return Feature(
             self.column,
             f"Survey: {self.label} ({self.range_text})",
