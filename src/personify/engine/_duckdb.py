@@ -41,6 +41,14 @@ class Engine:
     ) -> None:
         raise NotImplementedError
 
+    def row_hash(self, text_sql: str) -> str:
+        """SQL of a stable 64-bit hash of a text (the first half of its MD5, as UBIGINT).
+
+        MD5 is the same on every engine and version, unlike the engines' own hash();
+        64 bits are ample to tell a file's rows apart, and are far cheaper to store
+        and compare than 32 hex characters."""
+        return f"CAST('0x' || left(md5({text_sql}), 16) AS UBIGINT)"
+
     def register_scalar_function(
         self,
         name: str,
@@ -105,6 +113,8 @@ class DuckDBEngine(Engine):
         self._functions: set[str] = set()
         # Timestamps are stored and compared in UTC whatever the machine's zone.
         self.con.execute("SET TimeZone = 'UTC'")
+        # Progress goes through the stages' own progress callback, not DuckDB's bar.
+        self.con.execute("SET enable_progress_bar = false")
 
     def create_function(
         self, name: str, fn: Callable[..., Any], params: list[str], returns: str

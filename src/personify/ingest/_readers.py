@@ -86,7 +86,7 @@ def stage_files(engine: DuckDBEngine, spec: SourceSpec, paths: list[Path], name:
             f"INSERT INTO {rejects} SELECT {quote_literal(label)}, line, reason, text "
             f"FROM {file_rejects}"
         )
-        engine.sql(f"DROP TABLE {table}; DROP TABLE {file_rejects}")
+        engine.sql(f"DROP TABLE IF EXISTS {table}; DROP TABLE {file_rejects}")
         fields += [f for f in file_fields if f not in fields]
     json = fmt in ("json", "jsonl")
     return Staged(stage, [] if json else fields, rejects, json=json, files=labels)
@@ -118,10 +118,10 @@ def _stage_one(
 def _append(engine: DuckDBEngine, stage: str, table: str, label: str, *, first: bool) -> None:
     """Add one file's rows to the staging table, unifying the fields by name."""
     if first:
+        # No copy: the first file's table becomes the staging table.
         engine.sql(
-            f"CREATE TEMP TABLE {stage} AS "
-            f"SELECT * EXCLUDE (_row, _line), {quote_literal(label)} AS _file, _row, _line "
-            f"FROM {table}"
+            f"ALTER TABLE {table} ADD COLUMN _file VARCHAR DEFAULT {quote_literal(label)}; "
+            f"ALTER TABLE {table} RENAME TO {stage}"
         )
         return
     have = {r[0] for r in engine.sql(f"DESCRIBE {stage}").fetchall()}

@@ -61,7 +61,7 @@ QUARANTINE_COLUMNS = {
     "columns": "VARCHAR",
     "reason": "VARCHAR",
     "record": "VARCHAR",
-    "row_hash": "VARCHAR",
+    "row_hash": "UBIGINT",
 }
 BATCH_COLUMNS = {
     "batch_id": "VARCHAR",
@@ -362,13 +362,15 @@ class _SourceLoader:
         key = self._record_key(compiled)
         # The hash is of the row as it is in the file, so it does not depend on the mapping.
         row_hash = (
-            "md5(_json)"
+            self.engine.row_hash("_json")
             if staged.json
-            else "md5(concat_ws(chr(31), "
-            + ", ".join(
-                f"coalesce(CAST({quote_ident(f)} AS VARCHAR), chr(30))" for f in staged.fields
+            else self.engine.row_hash(
+                "concat_ws(chr(31), "
+                + ", ".join(
+                    f"coalesce(CAST({quote_ident(f)} AS VARCHAR), chr(30))" for f in staged.fields
+                )
+                + ")"
             )
-            + "))"
         )
         checked = f"_checked_{self.name}"
         self.engine.sql(
@@ -470,7 +472,7 @@ class _SourceLoader:
                 engine.scalar(
                     f"""SELECT count(*) FROM {staged.rejects} j WHERE NOT EXISTS (
                         SELECT 1 FROM quarantine q
-                        WHERE q.source = ? AND q.row_hash = md5(j.text))""",
+                        WHERE q.source = ? AND q.row_hash = {self.engine.row_hash("j.text")})""",
                     [self.name],
                 )
             )
@@ -513,10 +515,11 @@ class _SourceLoader:
             engine.sql("DELETE FROM quarantine WHERE source = ?", [self.name])
         # Quarantined rows no longer in the file were fixed or removed there.
         rejected = staged.rejects or "(SELECT NULL AS text)"
+        rejected_hash = self.engine.row_hash("j.text")
         engine.sql(
             f"""DELETE FROM quarantine q WHERE q.source = ? AND q.row_hash IS NOT NULL
             AND NOT EXISTS (SELECT 1 FROM {checked} c WHERE c._row_hash = q.row_hash)
-            AND NOT EXISTS (SELECT 1 FROM {rejected} j WHERE md5(j.text) = q.row_hash)""",
+            AND NOT EXISTS (SELECT 1 FROM {rejected} j WHERE {rejected_hash} = q.row_hash)""",
             [self.name],
         )
         self._quarantine(new, staged, incremental)
@@ -560,14 +563,15 @@ class _SourceLoader:
         if staged.rejects:
             seen = (
                 f"""AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.source =
-                {quote_literal(self.name)} AND q.row_hash = md5(j.text))"""
+                {quote_literal(self.name)} AND q.row_hash = {self.engine.row_hash("j.text")})"""
                 if incremental
                 else ""
             )
             self.engine.sql(
                 f"""INSERT INTO quarantine (source, file, batch_id, loaded_at, "row", line, columns,
                     reason, record, row_hash)
-                SELECT {source}, file, {batch}, NULL, line, NULL, reason, text, md5(text)
+                SELECT {source}, file, {batch}, NULL, line, NULL, reason, text,
+                       {self.engine.row_hash("text")}
                 FROM {staged.rejects} j WHERE true {seen}"""
             )
 
