@@ -6,7 +6,7 @@ DEMO_DIR ?= demo
 DEMO_CUSTOMERS ?= 20000
 DEMO_SEED ?= 42
 
-.PHONY: demo test check lint typecheck bench clean
+.PHONY: demo test check lint typecheck bench clean postgres-server
 
 # The venv is rebuilt when pyproject.toml changes; the stamp records the last install.
 $(VENV)/.installed: pyproject.toml
@@ -18,8 +18,22 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/personify demo --dir $(DEMO_DIR) --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed postgres-server
 	$(PY) -m pytest -q
+
+# The database-source tests start a real PostgreSQL server: make sure its binaries exist
+# (installed from the distribution when missing and we are root, as on a fresh CI machine).
+postgres-server:
+	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  || { command -v pg_config >/dev/null && test -x "$$(pg_config --bindir)/initdb"; }; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing PostgreSQL (initdb, pg_ctl) for the tests"; \
+	  apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+	  echo "PostgreSQL server binaries (initdb, pg_ctl) are missing: install the postgresql package" >&2; \
+	  exit 1; \
+	fi
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks

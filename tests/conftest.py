@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from personify import Workspace
+from tests.support.postgres import PostgresServer
 
 
 @pytest.fixture
@@ -32,3 +33,11 @@ def make_workspace(tmp_path: Path) -> Iterator[Callable[..., Workspace]]:
     yield make
     for ws in opened:
         ws.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole test session (tests/support/postgres.py)."""
+    server = PostgresServer.start()
+    yield server
+    server.stop()

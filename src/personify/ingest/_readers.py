@@ -43,6 +43,7 @@ class Staged:
     rejects: str | None  # rows the parser rejected: file, line, reason, text
     json: bool = False
     files: list[str] = field(default_factory=list)  # the ``_file`` names, in load order
+    watermark: object | None = None  # database sources: the largest updated_at read
 
 
 def resolve_paths(base_dir: Path, spec: SourceSpec) -> list[Path]:

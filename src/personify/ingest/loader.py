@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 from personify.config import ColumnSpec, SourceSpec
 from personify.errors import SourceError
 from personify.ingest._columns import CompiledColumn, compile_column, register_checks
+from personify.ingest._database import describe, stage_database
+from personify.ingest._incremental import drop_superseded_quarantine
 from personify.ingest._readers import (
     Staged,
     json_path,
@@ -240,7 +242,10 @@ class _SourceLoader:
         self.batch_id = batch_id
         self.loaded_at = loaded_at
         self.raw = f"raw_{name}"
-        self.shown_file = ", ".join(p.name for p in paths) or "database"
+        self.shown_file = ", ".join(p.name for p in paths)
+        if self.spec.database is not None:  # its URL without the password, and the table
+            self.shown_file = describe(self.spec.database, name)
+        self.partial_read = False  # a database read of only the rows changed since the last
 
     # -- the load ----------------------------------------------------------------------------
     def load(self, *, full_refresh: bool) -> tuple[SourceLoad, _Previous]:
@@ -261,7 +266,20 @@ class _SourceLoader:
             log.info("source %s: files unchanged since the last load", self.name)
             return SourceLoad(self.name, self.shown_file, 0, 0, [], "unchanged", 0, rows), now
 
-        staged = self._stage()
+        since = None
+        if self.spec.database is not None and self.spec.database.updated_at:
+            if not self._record_key_names():
+                raise SourceError(
+                    f"source '{self.name}': incremental loads (updated_at) replace changed "
+                    f"records by their id and the {self.spec.kind} kind has none: set "
+                    "'record_key' to the columns that identify a row"
+                )
+            if not full_refresh and same_mapping and previous is not None:
+                since = previous.watermark
+        staged = self._stage(since)
+        self.partial_read = since is not None
+        if staged.watermark is not None:
+            now = _Previous(fingerprint, mapping, str(staged.watermark))
         checked = self._check(staged)
         try:
             incremental = not full_refresh and same_mapping
@@ -283,7 +301,9 @@ class _SourceLoader:
         ).fetchone()
         return _Previous(*row) if row else None
 
-    def _stage(self) -> Staged:
+    def _stage(self, since: str | None = None) -> Staged:
+        if self.spec.database is not None:
+            return stage_database(self.engine, self.spec.database, self.name, since=since)
         fmt = self.spec.file_format
         path = self.paths[0] if len(self.paths) == 1 else self.spec.path
         try:
@@ -513,15 +533,21 @@ class _SourceLoader:
                 FROM {new} WHERE _problems = ''"""
             )
             engine.sql("DELETE FROM quarantine WHERE source = ?", [self.name])
-        # Quarantined rows no longer in the file were fixed or removed there.
-        rejected = staged.rejects or "(SELECT NULL AS text)"
-        rejected_hash = self.engine.row_hash("j.text")
-        engine.sql(
-            f"""DELETE FROM quarantine q WHERE q.source = ? AND q.row_hash IS NOT NULL
-            AND NOT EXISTS (SELECT 1 FROM {checked} c WHERE c._row_hash = q.row_hash)
-            AND NOT EXISTS (SELECT 1 FROM {rejected} j WHERE {rejected_hash} = q.row_hash)""",
-            [self.name],
-        )
+        if self.partial_read:
+            # Only changed rows were read: a quarantined record read again has a new version.
+            columns = effective_columns(self.spec)[0]
+            key_fields = [columns[k].source or k for k in self._record_key_names()]
+            drop_superseded_quarantine(engine, self.name, staged.table, key_fields)
+        else:
+            # Quarantined rows no longer in the file were fixed or removed there.
+            rejected = staged.rejects or "(SELECT NULL AS text)"
+            rejected_hash = self.engine.row_hash("j.text")
+            engine.sql(
+                f"""DELETE FROM quarantine q WHERE q.source = ? AND q.row_hash IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM {checked} c WHERE c._row_hash = q.row_hash)
+                AND NOT EXISTS (SELECT 1 FROM {rejected} j WHERE {rejected_hash} = q.row_hash)""",
+                [self.name],
+            )
         self._quarantine(new, staged, incremental)
         loaded = total_new - bad
         unchanged = engine.count(checked) - total_new if incremental else 0
