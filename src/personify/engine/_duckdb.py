@@ -36,11 +36,6 @@ class Engine:
     def list_tables(self) -> list[str]:
         raise NotImplementedError
 
-    def create_function(
-        self, name: str, fn: Callable[..., Any], params: list[str], returns: str
-    ) -> None:
-        raise NotImplementedError
-
     def row_hash(self, text_sql: str) -> str:
         """SQL of a stable 64-bit hash of a text (the first half of its MD5, as UBIGINT).
 
@@ -115,18 +110,6 @@ class DuckDBEngine(Engine):
         self.con.execute("SET TimeZone = 'UTC'")
         # Progress goes through the stages' own progress callback, not DuckDB's bar.
         self.con.execute("SET enable_progress_bar = false")
-
-    def create_function(
-        self, name: str, fn: Callable[..., Any], params: list[str], returns: str
-    ) -> None:
-        """Register a Python scalar function for SQL (once per connection; NULL in, fn decides)."""
-        if name in self._functions:
-            return
-        # Type names go as strings, which DuckDB parses; its stubs want its own enums.
-        self.con.create_function(  # type: ignore[call-overload]
-            name, fn, params, returns, null_handling="special", side_effects=False
-        )
-        self._functions.add(name)
 
     def sql(self, query: str, params: list[Any] | None = None) -> Any:
         try:

@@ -16,14 +16,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import email_validator
 import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from personify.config import ColumnSpec, LocaleConfig
-from personify.engine import DuckDBEngine
+from personify.engine import Engine
 from personify.ingest._readers import quote_literal
 
 SQL_TYPES = {
@@ -267,11 +269,34 @@ def phone_problem(value: str | None, region: str | None) -> str | None:
     return None
 
 
-def register_checks(engine: DuckDBEngine) -> None:
+def register_checks(engine: Engine) -> None:
     """Make the Python checks callable from SQL on this engine (once per connection)."""
-    engine.create_function(EMAIL_CHECK, email_problem, ["VARCHAR"], "VARCHAR")
-    engine.create_function(PHONE_CHECK, _phone_problem_sql, ["VARCHAR", "VARCHAR"], "VARCHAR")
+    engine.register_scalar_function(
+        EMAIL_CHECK, _email_problems, parameters=["VARCHAR"], returns="VARCHAR"
+    )
+    engine.register_scalar_function(
+        PHONE_CHECK, _phone_problems, parameters=["VARCHAR", "VARCHAR"], returns="VARCHAR"
+    )
 
 
-def _phone_problem_sql(value: str | None, region: str | None) -> str | None:
-    return phone_problem(value, region or None)
+def _distinct_map(
+    values: pa.Array | pa.ChunkedArray, judge: Callable[[str], str | None]
+) -> pa.Array:
+    """``judge`` applied once per distinct value of a chunk (exports repeat values)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    encoded = pc.dictionary_encode(values.cast(pa.string()))
+    judged = [judge(v) for v in encoded.dictionary.to_pylist()]
+    return pc.take(pa.array(judged, pa.string()), encoded.indices)
+
+
+def _email_problems(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return _distinct_map(values, email_problem)
+
+
+def _phone_problems(
+    values: pa.Array | pa.ChunkedArray, regions: pa.Array | pa.ChunkedArray
+) -> pa.Array:
+    # One region per query (the workspace's locale): read it from the first row.
+    region = regions[0].as_py() if len(regions) else None
+    return _distinct_map(values, lambda v: phone_problem(v, region or None))
