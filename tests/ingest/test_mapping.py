@@ -230,3 +230,22 @@ def test_config_problems_need_no_file_to_be_found(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"sources.a.columns.amount: the orders kind has no"):
         load_config(tmp_path / "personify.yaml")
+
+
+def test_order_channels_outside_the_vocabulary_need_a_value_map(make_workspace) -> None:
+    text = "order_id,order_ts,total,channel\nA1,2024-01-01,5,desktop\nA2,2024-01-02,-3,web\n"
+    ws = _load(make_workspace, "orders", text)
+    assert _reasons(ws) == [
+        "channel: not one of the allowed values (web, app, store), got 'desktop'",
+        "total: below the minimum 0.0, got '-3'",
+    ]
+    mapped = _load(
+        make_workspace,
+        "orders",
+        text.replace("-3", "3"),
+        columns={"channel": {"values": {"desktop": "web", "mobile": "app"}}},
+    )
+    assert mapped.engine.sql("SELECT channel FROM raw_src ORDER BY _row").fetchall() == [
+        ("web",),
+        ("web",),
+    ]

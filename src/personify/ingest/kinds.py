@@ -144,7 +144,15 @@ KINDS: dict[str, SourceKindSpec] = {
                 discount="number",
                 total="number",
                 status="string",
-            ),
+            )
+            | {
+                # Profiles count purchases by these channels: another vocabulary
+                # ('desktop', 'Online') needs a value map, not silence.
+                "channel": ColumnSpec(type="string", allowed=["web", "app", "store"]),
+                "total": ColumnSpec(type="number", required=True, min=0),
+                "subtotal": ColumnSpec(type="number", min=0),
+                "discount": ColumnSpec(type="number", min=0),
+            },
             {"account_id": "account_id", "email": "email"},
         ),
         SourceKindSpec(
