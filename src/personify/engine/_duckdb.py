@@ -179,13 +179,18 @@ class DuckDBEngine(Engine):
             "exception_handling": "default",
             "side_effects": False,
         }
-        self.con.create_function(
-            name,
-            function,
-            [duckdb.sqltype(p) for p in parameters],
-            duckdb.sqltype(returns),
-            **options,
-        )
+        try:
+            self.con.create_function(
+                name,
+                function,
+                [duckdb.sqltype(p) for p in parameters],
+                duckdb.sqltype(returns),
+                **options,
+            )
+        except duckdb.CatalogException as exc:
+            # Connections to one database file in one process share its functions.
+            if "already exists" not in str(exc):
+                raise
         self._functions.add(name)
 
     def close(self) -> None:
