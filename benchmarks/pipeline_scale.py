@@ -40,9 +40,11 @@ def child_generate(data: Path, customers: int) -> dict:
 
 def child_pipeline(data: Path, workspace: Path) -> dict:
     from personify import Workspace
-    from personify.cli import demo_sources
+    from personify.cli import DEMO_LOCALE, demo_sources
 
-    ws = Workspace.init(workspace, sources=demo_sources(str(data / "sources")), overwrite=True)
+    ws = Workspace.init(
+        workspace, sources=demo_sources(str(data / "sources")), locale=DEMO_LOCALE, overwrite=True
+    )
     times = {}
     for stage in STAGES:
         start = time.perf_counter()

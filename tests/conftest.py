@@ -14,10 +14,15 @@ from tests.support.postgres import PostgresServer
 
 @pytest.fixture
 def make_workspace(tmp_path: Path) -> Iterator[Callable[..., Workspace]]:
-    """``make_workspace({"crm": ("customers", "crm.csv", text)}, **source_options)``."""
+    """``make_workspace({"crm": ("customers", "crm.csv", text)}, locale=..., **source_options)``."""
     opened: list[Workspace] = []
 
-    def make(files: dict[str, tuple[str, str, str | bytes]], **options: Any) -> Workspace:
+    def make(
+        files: dict[str, tuple[str, str, str | bytes]],
+        *,
+        locale: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Workspace:
         sources = {}
         for name, (kind, filename, content) in files.items():
             path = tmp_path / filename
@@ -26,7 +31,7 @@ def make_workspace(tmp_path: Path) -> Iterator[Callable[..., Workspace]]:
             else:
                 path.write_text(content, encoding="utf-8")
             sources[name] = {"kind": kind, "path": str(path), **options.get(name, {})}
-        ws = Workspace.init(tmp_path / "ws", sources=sources, overwrite=True)
+        ws = Workspace.init(tmp_path / "ws", sources=sources, locale=locale, overwrite=True)
         opened.append(ws)
         return ws
 

@@ -275,15 +275,9 @@ class LocaleConfig(_Model):
 class IdentityConfig(_Model):
     """Exact-key linking: records sharing a normalised key belong to one person."""
 
-    keys: list[Annotated[str, Field(pattern=KEY_NAME)]] = Field(
-        default_factory=lambda: [
-            "email",
-            "phone",
-            "loyalty_card",
-            "account_id",
-            "customer_id",
-            "anonymous_id",
-        ]
+    keys: list[Annotated[str, Field(pattern=KEY_NAME)]] | None = Field(
+        default=None,
+        description="Key spaces that link records (default: every key space in the sources)",
     )
     max_cluster_size: Annotated[int, Field(ge=2)] = 50
 

@@ -74,18 +74,18 @@ PHONE_STYLES = 6
 
 
 def format_phones(digits: pa.Array, style: np.ndarray) -> pa.Array:
-    """UK mobile digits "07700900123" in one of several written styles per row."""
+    """UK mobile digits "07412345678" in one of several written styles per row."""
 
     def sl(a: int, b: int) -> pa.Array:
         return pc.utf8_slice_codeunits(digits, a, b)
 
     styles = [
-        cat(sl(0, 5), " ", sl(5, 11)),  # 07700 900123
-        cat("+44 ", sl(1, 5), " ", sl(5, 11)),  # +44 7700 900123
-        digits,  # 07700900123
-        cat("(", sl(0, 5), ") ", sl(5, 8), " ", sl(8, 11)),  # (07700) 900 123
-        cat(sl(1, 5), "-", sl(5, 8), "-", sl(8, 11)),  # 7700-900-123
-        cat("+44", sl(1, 11)),  # +447700900123
+        cat(sl(0, 5), " ", sl(5, 11)),  # 07412 345678
+        cat("+44 ", sl(1, 5), " ", sl(5, 11)),  # +44 7412 345678
+        digits,  # 07412345678
+        cat("(", sl(0, 5), ") ", sl(5, 8), " ", sl(8, 11)),  # (07412) 345 678
+        cat(sl(1, 5), "-", sl(5, 8), "-", sl(8, 11)),  # 7412-345-678
+        cat("+44", sl(1, 11)),  # +447412345678
     ]
     out = styles[0]
     for k in range(1, PHONE_STYLES):

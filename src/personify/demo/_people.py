@@ -31,6 +31,12 @@ def _probs(field: str) -> np.ndarray:
     m = np.array([getattr(t, field) for t in _TP], dtype=float)
     return m / m.sum(axis=1, keepdims=True)
 
+# 07AB: UK mobile blocks where every following 7-digit number is a valid mobile.
+MOBILE_BLOCKS = np.array(
+    [40, 41, 42, 43, 44, 46, 47, 48, 49, 51, 53, 54, 55, 56, 57, 58, 59, 71, 72, 73]
+    + [74, 75, 76, 77, 80, 81, 84, 85, 86, 87, 88, 89, 90, 92, 94, 95, 96, 97, 98, 99]
+)
+
 
 @dataclass
 class People:
@@ -197,8 +203,10 @@ def make_people(
     has_alt[b] = False
     alt = choose(has_alt, _emails(rng, first, last, (yy + 7) % 100, used_emails), None)
     pnum = first_pnum + np.arange(n)
-    # one UK mobile each (07[4-9]...), unique because the scramble is a bijection
-    phone = fixed_ids("07", (4 + pnum % 6) * 10**8 + scramble(pnum, 10**8, 48_271, 12_345_679), 9)
+    # one UK mobile each, in ranges libphonenumber accepts as allocated (07700 900xxx,
+    # the drama range, is not), unique because the scramble is a bijection
+    block = MOBILE_BLOCKS[pnum % len(MOBILE_BLOCKS)]
+    phone = fixed_ids("07", block * 10**7 + scramble(pnum, 10**7, 48_271, 12_345_679), 9)
     postcode_old = _postcodes(rng, town)
     moved = rng.random(n) < 0.18
     new_town = np.where(rng.random(n) < 0.6, town, rng.choice(len(TOWNS), n, p=_town_p()))

@@ -55,6 +55,10 @@ class Engine:
         """Make a vectorised Python function callable from SQL (see DuckDBEngine)."""
         raise NotImplementedError
 
+    def append_arrow(self, table: str, data: pa.Table) -> None:
+        """Append rows computed in Python (columns in the table's order) to ``table``."""
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -145,6 +149,13 @@ class DuckDBEngine(Engine):
             self.con.execute("COMMIT")
         finally:
             self._depth = 0
+
+    def append_arrow(self, table: str, data: pa.Table) -> None:
+        self.con.register("_personify_append", data)
+        try:
+            self.sql(f"INSERT INTO {table} SELECT * FROM _personify_append")
+        finally:
+            self.con.unregister("_personify_append")
 
     def list_tables(self) -> list[str]:
         rows = self.con.execute(

@@ -19,9 +19,13 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+
 from personify.errors import StageError
-from personify.identity._normalise import NORMALISER, install_macros
-from personify.ingest.kinds import KINDS
+from personify.identity._normalise import PHONE, install_macros, normaliser
+from personify.identity._phones import phone_mapping
+from personify.ingest._readers import quote_ident, quote_literal
+from personify.ingest.kinds import KINDS, identifier_columns
 from personify.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -30,6 +34,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_ITERATIONS = 100
+# Distinct phone values normalised in Python per round trip: bounds the memory it takes.
+PHONE_CHUNK = 100_000
+# The rule text records which key spaces linked a record as bits of a BIGINT.
+MAX_KEY_SPACES = 62
 
 
 @dataclass(frozen=True)
@@ -54,24 +62,23 @@ class IdentityResolver:
                 "no loaded source carries identifiers: load customers, orders or other "
                 "person-level sources first (personify ingest)"
             )
+        key_spaces = sorted({key for key, _ in selects})
+        if len(key_spaces) > MAX_KEY_SPACES:
+            raise StageError(
+                f"{len(key_spaces)} key spaces are declared; at most {MAX_KEY_SPACES} are "
+                "supported (list the ones that link persons under identity.keys)"
+            )
         max_degree = self.workspace.config.identity.max_cluster_size
-        types = "[" + ", ".join(f"'{t}'" for t in sorted(NORMALISER)) + "]"
+        types = "[" + ", ".join(quote_literal(k) for k in key_spaces) + "]"
         progress("identifiers", 0.05)
         with engine.transaction():
             engine.sql(
                 f"""CREATE OR REPLACE TEMP TABLE _raw_ids AS
                 SELECT source, record_id, id_type, raw_value
-                FROM ({" UNION ALL ".join(selects)})
+                FROM ({" UNION ALL ".join(select for _, select in selects)})
                 WHERE raw_value IS NOT NULL AND record_id IS NOT NULL"""
             )
-            # Normalise each distinct raw value once: one email recurs in many records,
-            # and the normalisers' string functions are the costly part at scale.
-            normalise = " ".join(f"WHEN '{t}' THEN {fn}(raw_value)" for t, fn in NORMALISER.items())
-            engine.sql(
-                f"""CREATE OR REPLACE TEMP TABLE _norm AS
-                SELECT id_type, raw_value, CASE id_type {normalise} END AS id_value
-                FROM (SELECT DISTINCT id_type, raw_value FROM _raw_ids)"""
-            )
+            self._normalise(key_spaces, progress)
             engine.sql(
                 """CREATE OR REPLACE TABLE identity_identifiers AS
                 SELECT r.source, r.record_id, r.id_type, n.id_value
@@ -141,7 +148,7 @@ class IdentityResolver:
             )
             progress("golden record", 0.9)
             self._golden_record()
-            for t in ("_raw_ids", "_norm", "_nodes", "_rec", "_hubs", "_edges", "_label"):
+            for t in ("_raw_ids", "_norm", "_phone_raw", "_phone_e164", "_nodes", "_rec", "_hubs", "_edges", "_label"):
                 engine.sql(f"DROP TABLE IF EXISTS {t}")
         stats = engine.sql(
             """SELECT (SELECT count(*) FROM identity_links),
@@ -152,26 +159,86 @@ class IdentityResolver:
         progress("identity", 1.0)
         return IdentityResult(stats[0], stats[1], stats[2], stats[3], iterations)
 
-    def _identifier_selects(self) -> list[str]:
-        keys = set(self.workspace.config.identity.keys)
+    def _identifier_selects(self) -> list[tuple[str, str]]:
+        """(key space, SELECT of its raw values) for every identifier column of every source."""
+        wanted = self.workspace.config.identity.keys  # None: every key space
         selects = []
         for name, spec in self.workspace.loaded_sources().items():
             kind = KINDS[spec.kind]
             if kind.record_id is None:
                 continue
-            for id_type, column in kind.identifiers.items():
-                if id_type not in keys:
+            for column, key in identifier_columns(spec).items():
+                if wanted is not None and key not in wanted:
                     continue
                 # Only sources with several rows per record need de-duplicating: a
                 # DISTINCT over every source is the stage's costliest step at scale.
                 distinct = "DISTINCT " if kind.rows_per_record > 1 else ""
                 selects.append(
-                    f"SELECT {distinct}'{name}' AS source, "
-                    f"CAST({kind.record_id} AS VARCHAR) AS record_id, "
-                    f"'{id_type}' AS id_type, CAST({column} AS VARCHAR) AS raw_value "
-                    f"FROM raw_{name}"
+                    (
+                        key,
+                        f"SELECT {distinct}{quote_literal(name)} AS source, "
+                        f"CAST({quote_ident(kind.record_id)} AS VARCHAR) AS record_id, "
+                        f"{quote_literal(key)} AS id_type, "
+                        f"CAST({quote_ident(column)} AS VARCHAR) AS raw_value "
+                        f"FROM {quote_ident('raw_' + name)}",
+                    )
                 )
         return selects
+
+    def _normalise(self, key_spaces: list[str], progress: ProgressFn) -> None:
+        """``_norm``: each distinct (key space, raw value) once with its normalised key.
+
+        One email recurs in many records, and normalising is the costly part at scale.
+        Phones go through libphonenumber in Python, in chunks of distinct values.
+        """
+        engine = self.workspace.engine
+        cases = " ".join(
+            f"WHEN {quote_literal(k)} THEN {normaliser(k)}(raw_value)"
+            for k in key_spaces
+            if k != PHONE
+        )
+        in_sql = f"CASE id_type {cases} END" if cases else "NULL::VARCHAR"
+        phones = ""
+        if PHONE in key_spaces:
+            self._phone_map(progress)
+            phones = """UNION ALL SELECT 'phone', r.raw_value, e.id_value
+                FROM _phone_raw r JOIN _phone_e164 e USING (compact)"""
+        engine.sql(
+            f"""CREATE OR REPLACE TEMP TABLE _norm AS
+            SELECT id_type, raw_value, {in_sql} AS id_value
+            FROM (SELECT DISTINCT id_type, raw_value FROM _raw_ids WHERE id_type <> 'phone')
+            {phones}"""
+        )
+
+    def _phone_map(self, progress: ProgressFn) -> None:
+        """``_phone_raw`` (raw -> compact form) and ``_phone_e164`` (compact -> E.164 or NULL)."""
+        engine = self.workspace.engine
+        region = self.workspace.config.locale.country
+        engine.sql(
+            """CREATE OR REPLACE TEMP TABLE _phone_raw AS
+            SELECT raw_value, phone_compact(raw_value) AS compact
+            FROM (SELECT DISTINCT raw_value FROM _raw_ids WHERE id_type = 'phone')"""
+        )
+        engine.sql(
+            """CREATE OR REPLACE TEMP TABLE _phone_todo AS
+            SELECT compact, row_number() OVER () AS n
+            FROM (SELECT DISTINCT compact FROM _phone_raw)"""
+        )
+        engine.sql("CREATE OR REPLACE TEMP TABLE _phone_e164 (compact VARCHAR, id_value VARCHAR)")
+        total = engine.count("_phone_todo")
+        for start in range(0, total, PHONE_CHUNK):
+            rows = engine.sql(
+                "SELECT compact FROM _phone_todo WHERE n > ? AND n <= ?",
+                [start, start + PHONE_CHUNK],
+            ).fetchall()
+            values = [r[0] for r in rows]
+            chunk = pa.table(
+                {"compact": values, "id_value": phone_mapping(values, region)},
+                schema=pa.schema([("compact", pa.string()), ("id_value", pa.string())]),
+            )
+            engine.append_arrow("_phone_e164", chunk)
+            progress("phones", 0.05 + 0.1 * min(1.0, (start + PHONE_CHUNK) / total))
+        engine.sql("DROP TABLE _phone_todo")
 
     def _connected_components(self, progress: ProgressFn) -> int:
         """Label propagation with pointer jumping: each node takes the smallest label

@@ -349,6 +349,22 @@ def effective_columns(spec: SourceSpec) -> tuple[dict[str, ColumnSpec], set[str]
     }, declared
 
 
+def identifier_columns(spec: SourceSpec) -> dict[str, str]:
+    """Column -> the key space its values belong to, for one source.
+
+    The kind says which of its columns identify a person (an order's ``account_id``
+    is in the account_id space); a column's ``key:`` puts it in another space, or
+    makes any declared column (an attribute too) an identifier. Columns of two
+    sources in one key space link records whose values are equal.
+    """
+    keys = {column: key for key, column in KINDS[spec.kind].identifiers.items()}
+    columns, _ = effective_columns(spec)
+    for name, column in columns.items():
+        if column.key:
+            keys[name] = column.key
+    return keys
+
+
 def _column_fields(spec: ColumnSpec) -> dict[str, object]:
     return {
         k: v for k, v in spec.model_dump(exclude_none=True).items() if k in ColumnSpec.model_fields
