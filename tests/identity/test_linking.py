@@ -75,3 +75,86 @@ def test_identity_needs_loaded_sources(make_workspace) -> None:
     ws.ingest.run()
     with pytest.raises(StageError, match="no loaded source carries identifiers"):
         ws.identity.run()
+
+
+# A telco: the CRM's customer_id and the web shop's account_id are the same number.
+TELCO_CRM = "customer_id,email\n7043,\n7044,\n"
+TELCO_ORDERS = (
+    "order_id,account_id,order_ts,total\n"
+    "O1,7043,2024-01-01T10:00:00,10\n"
+    "O2,7044,2024-01-02T10:00:00,20\n"
+)
+
+
+def _telco(make_workspace, **orders):
+    files = {
+        "crm": ("customers", "crm.csv", TELCO_CRM),
+        "orders": ("orders", "o.csv", TELCO_ORDERS),
+    }
+    ws = make_workspace(files, orders=orders)
+    ws.ingest.run()
+    return ws
+
+
+def test_ids_in_one_key_space_link_across_sources(make_workspace) -> None:
+    ws = _telco(make_workspace, columns={"account_id": {"key": "customer_id"}})
+    result = ws.identity.run()
+    assert person_of(ws, "orders", "O1") == person_of(ws, "crm", "7043")
+    assert person_of(ws, "orders", "O2") == person_of(ws, "crm", "7044")
+    assert person_of(ws, "orders", "O1") != person_of(ws, "orders", "O2")
+    assert result.persons == 2
+    assert ws.engine.scalar("SELECT rule FROM identity_links WHERE record_id = 'O1'") == (
+        "exact:customer_id"
+    )
+
+
+def test_equal_ids_in_different_key_spaces_do_not_link(make_workspace) -> None:
+    ws = _telco(make_workspace)
+    result = ws.identity.run()
+    assert person_of(ws, "orders", "O1") != person_of(ws, "crm", "7043")
+    assert result.persons == 4
+
+
+MEMBERS_CRM = "customer_id,member_no\nC1,M-1\nC2,M-2\n"
+MEMBERS_SURVEY = "response_id,membership,open_answer\nR1, M-1 ,great\nR2,M-9,fine\n"
+MEMBER_KEY = {"role": "categorical", "key": "member_no"}
+
+
+def _members(make_workspace):
+    files = {
+        "crm": ("customers", "crm.csv", MEMBERS_CRM),
+        "survey": ("survey_responses", "s.csv", MEMBERS_SURVEY),
+    }
+    ws = make_workspace(
+        files,
+        crm={"attributes": {"member_no": MEMBER_KEY}},
+        survey={"attributes": {"member": {**MEMBER_KEY, "source": "membership"}}},
+    )
+    ws.ingest.run()
+    return ws
+
+
+def test_a_custom_key_space_links_attribute_columns(make_workspace) -> None:
+    ws = _members(make_workspace)
+    result = ws.identity.run()
+    assert person_of(ws, "survey", "R1") == person_of(ws, "crm", "C1")
+    assert person_of(ws, "survey", "R2") != person_of(ws, "crm", "C2")
+    assert result.persons == 3
+    rules = dict(ws.engine.sql("SELECT record_id, rule FROM identity_links").fetchall())
+    assert rules["R1"] == "exact:member_no"
+    assert rules["C1"] == "exact:customer_id,member_no"
+
+
+def test_identity_keys_choose_the_key_spaces_that_link(make_workspace) -> None:
+    ws = _members(make_workspace)
+    identity = ws.config.identity
+    ws.config = ws.config.model_copy(
+        update={"identity": identity.model_copy(update={"keys": ["customer_id", "member_no"]})}
+    )
+    ws.identity.run()
+    assert person_of(ws, "survey", "R1") == person_of(ws, "crm", "C1")
+    ws.config = ws.config.model_copy(
+        update={"identity": identity.model_copy(update={"keys": ["customer_id", "email"]})}
+    )
+    ws.identity.run()
+    assert person_of(ws, "survey", "R1") != person_of(ws, "crm", "C1")
