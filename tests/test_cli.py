@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import yaml
@@ -78,3 +79,81 @@ def test_demo_runs_end_to_end_and_reuses_its_data(tmp_path: Path) -> None:
     assert data_file.stat().st_mtime_ns == stamp
     after = sorted(p.name for p in personas_dir.iterdir())
     assert after == before and any(n.endswith(".json") for n in after)
+
+
+# Values that Rich would read as markup: "[/]" closes nothing (a crash), "[link=...]"
+# makes a clickable link. Printed, they must appear as they are.
+CLOSING = "[/]"
+LINK = "[link=https://evil.example]click[/link]"
+SHORT_LINK = "[link=a.b]c[/link]"
+
+
+def _flat(text: str) -> str:
+    """Output without whitespace: Rich wraps long lines and table cells."""
+    return re.sub(r"\s", "", text)
+
+
+def test_quarantined_values_print_literally(tmp_path: Path) -> None:
+    (tmp_path / "o.csv").write_text(
+        "order_id,order_ts,total\n"
+        "O1,2024-01-01T10:00:00,10\n"
+        f"O2,2024-01-01T10:00:00,{CLOSING}\n"
+        f'O3,"{LINK}",5\n'
+    )
+    runner.invoke(app, ["init", str(tmp_path)])
+    config = tmp_path / "personify.yaml"
+    source = "  orders: {kind: orders, path: o.csv, max_bad_fraction: 0.9}"
+    config.write_text(config.read_text().replace("sources: {}", "sources:\n" + source))
+    result = runner.invoke(app, ["ingest", "-w", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    out = _flat(result.output)
+    assert _flat(f"total: expected number, got '{CLOSING}'") in out
+    assert _flat(f"order_ts: expected timestamp, got '{LINK}'") in out
+
+
+def test_config_values_and_paths_print_literally(tmp_path: Path) -> None:
+    runner.invoke(app, ["init", str(tmp_path)])
+    config = tmp_path / "personify.yaml"
+    text = config.read_text()
+    name = f"{CLOSING}[link=file:x]y[/link]"  # no "//": a path keeps one slash
+    source = f'  crm: {{kind: customers, path: "exports/{name}.csv"}}'
+    config.write_text(text.replace("sources: {}", "sources:\n" + source))
+    result = runner.invoke(app, ["run", "-w", str(tmp_path)])
+    assert result.exit_code == 1
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+    assert _flat(f"exports/{name}.csv") in _flat(result.output)
+
+    config.write_text(text.replace("k: auto", f'k: "{CLOSING}"'))
+    result = runner.invoke(app, ["check", "-w", str(tmp_path)])
+    assert result.exit_code == 1
+    assert _flat("segments.k") in _flat(result.output)
+    assert _flat(f"'{CLOSING}'") in _flat(result.output)
+    assert "Traceback" not in result.output
+
+
+def test_persona_text_prints_literally(tmp_path: Path, monkeypatch) -> None:
+    # Taglines are made from attribute labels; make one carry markup-like text.
+    from personify.personas.build import PersonaBuilder
+
+    real = PersonaBuilder._document
+
+    def with_markup(self, *args, **kwargs):
+        doc = real(self, *args, **kwargs)
+        return {**doc, "tagline": f"Buys {CLOSING} {SHORT_LINK}."}
+
+    monkeypatch.setattr(PersonaBuilder, "_document", with_markup)
+    result = runner.invoke(app, ["demo", "--dir", str(tmp_path), "--customers", "300"])
+    assert result.exit_code == 0, result.output
+    # The "in one line" column, its wrapped lines joined (a cell shortens a word longer
+    # than the column with an ellipsis: the link is kept short).
+    rows = [line.split("│") for line in result.output.splitlines() if line.count("│") == 5]
+    cells = [row[4].strip() for row in rows]
+    assert f"Buys {CLOSING} {SHORT_LINK}." in " ".join(c for c in cells if c)
+
+
+def test_init_over_a_workspace_names_the_force_flag(tmp_path: Path) -> None:
+    runner.invoke(app, ["init", str(tmp_path)])
+    result = runner.invoke(app, ["init", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "use --force" in " ".join(result.output.split())
+    assert runner.invoke(app, ["init", str(tmp_path), "--force"]).exit_code == 0

@@ -18,9 +18,10 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from personify.config import CONFIG_FILE, load_config
-from personify.errors import PersonifyError
+from personify.errors import PersonifyError, WorkspaceError
 from personify.progress import ProgressFn
 from personify.workspace import Workspace, default_workspace_dir
 
@@ -31,6 +32,13 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+
+# Customer data, file names and config values are printed as Text, never as Rich
+# markup: a value such as "[/]" would crash the CLI and "[link=...]" make a link.
+
+
+def _print_error(message: object) -> None:
+    err_console.print(Text.assemble(("Error: ", "bold red"), str(message)), highlight=False)
 
 WorkspaceOpt = Annotated[
     Path,
@@ -59,7 +67,7 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except PersonifyError as exc:
-        err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
+        _print_error(exc)
         raise typer.Exit(1) from None
 
 
@@ -70,7 +78,7 @@ def _progress(title: str) -> Iterator[ProgressFn]:
         TextColumn("[bold]{task.fields[title]}"),
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         TimeElapsedColumn(),
         console=console,
         transient=False,
@@ -97,8 +105,13 @@ def init(
 ) -> None:
     """Create a workspace: a commented personify.yaml and an empty database."""
     with _errors():
+        config_path = directory / CONFIG_FILE
+        if config_path.exists() and not force:
+            raise WorkspaceError(f"{config_path} already exists (use --force to replace it)")
         ws = Workspace.init(directory, overwrite=force)
-        console.print(f"Created workspace in [bold]{directory}[/]: edit {ws.path / CONFIG_FILE}")
+        console.print(
+            Text.assemble("Created workspace in ", (str(directory), "bold"), f": edit {config_path}")
+        )
         ws.close()
 
 
@@ -156,7 +169,7 @@ def status(workspace: WorkspaceOpt) -> None:
     with _errors(), Workspace(workspace) as ws:
         table = Table("table", "rows")
         for name in ws.tables():
-            table.add_row(name, f"{ws.engine.count(name):,}")
+            table.add_row(Text(name), f"{ws.engine.count(name):,}")
         console.print(table)
 
 
@@ -181,7 +194,7 @@ def _print_ingest(result: Any) -> None:
     )
     for s in result.sources:
         table.add_row(
-            escape(s.source),
+            Text(s.source),
             s.mode,
             f"{s.rows_loaded:,}",
             f"{s.rows_replaced:,}",
@@ -190,7 +203,7 @@ def _print_ingest(result: Any) -> None:
     console.print(table)
     for s in result.sources:
         for example in s.examples[:3]:
-            console.print(f"  [yellow]quarantined[/] {escape(example)}", highlight=False)
+            console.print(Text.assemble("  ", ("quarantined", "yellow"), " ", example))
 
 
 @app.command()
@@ -255,19 +268,22 @@ def _run_all(ws: Workspace) -> None:
 def _print_personas(result: Any) -> None:
     table = Table("persona", "customers", "share of revenue", "in one line", title="Personas")
     for p in result.personas:
-        name = f"{p['name']}, {p['title']}" + (" [red](negative)[/]" if p["negative"] else "")
+        name = Text(f"{p['name']}, {p['title']}")
+        if p["negative"]:
+            name.append(" (negative)", style="red")
         table.add_row(
             name,
             f"{p['size']['customers']:,}",
             "no revenue"
             if p["value"]["revenue_share"] is None
             else f"{p['value']['revenue_share']:.0%}",
-            escape(p["tagline"]),  # it carries the config's attribute labels: no Rich markup
+            Text(str(p["tagline"])),  # it carries the config's attribute labels
         )
     console.print(table)
-    console.print(f"Persona JSON and Markdown: [bold]{result.output_dir / 'personas'}[/]")
+    personas_dir = str(result.output_dir / "personas")
+    console.print(Text.assemble("Persona JSON and Markdown: ", (personas_dir, "bold")))
     if result.report:
-        console.print(f"HTML report: [bold]{result.report}[/]")
+        console.print(Text.assemble("HTML report: ", (str(result.report), "bold")))
 
 
 # -- the demo company -------------------------------------------------------------------------
@@ -287,11 +303,11 @@ def demo_data(
                 out_dir, customers=customers, seed=seed, progress=progress, overwrite=force
             )
         except ValueError as exc:
-            err_console.print(f"[bold red]Error:[/] {exc}")
+            _print_error(exc)
             raise typer.Exit(1) from None
-    table = Table("file", "rows", title=f"Demo company in {out_dir}")
+    table = Table("file", "rows", title=Text(f"Demo company in {out_dir}"))
     for name, rows in summary.rows.items():
-        table.add_row(name, f"{rows:,}")
+        table.add_row(Text(name), f"{rows:,}")
     console.print(table)
 
 
@@ -322,7 +338,9 @@ def demo(
     with _errors():
         if stamp.is_file() and json.loads(stamp.read_text()) == wanted:
             console.print(
-                f"Reusing demo data in [bold]{data}[/] ({customers:,} people, seed {seed})"
+                Text.assemble(
+                    "Reusing demo data in ", (str(data), "bold"), f" ({customers:,} people, seed {seed})"
+                )
             )
         else:
             with _progress("demo data") as progress:
