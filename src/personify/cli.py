@@ -311,7 +311,10 @@ def demo_data(
     console.print(table)
 
 
-# The demo company is British: its money is in pounds.
+# Bumped when the generator's output changes, so `personify demo` regenerates old data
+# (2: phones in allocated UK mobile ranges).
+DEMO_GENERATOR = 2
+# The demo company is British: phones without +44 are UK numbers, money is pounds.
 DEMO_LOCALE = {"country": "GB", "currency": "GBP", "language": "en"}
 
 
@@ -334,7 +337,7 @@ def demo(
 
     data, ws_dir = directory / "data", directory / "workspace"
     stamp = data / "demo.json"
-    wanted = {"customers": customers, "seed": seed}
+    wanted = {"customers": customers, "seed": seed, "generator": DEMO_GENERATOR}
     with _errors():
         if stamp.is_file() and json.loads(stamp.read_text()) == wanted:
             console.print(

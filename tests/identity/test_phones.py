@@ -100,6 +100,7 @@ LOYALTY = (
     "L1,,+49 30 1234567\n"  # C1's number, written internationally
     "L2,,+44 7700 900123\n"
     "L3,,+49 151 2345 6789\n"
+    "L4,,0049 (30) 123-4567\n"  # C1's number again
 )
 
 
@@ -124,7 +125,7 @@ def test_a_german_company_links_national_and_international_numbers(
     ws = make_workspace(files, locale={"country": "DE", "currency": "EUR"})
     ws.ingest.run()
     result = ws.identity.run()
-    assert _person(ws, "crm", "C1") == _person(ws, "cards", "L1")
+    assert _person(ws, "crm", "C1") == _person(ws, "cards", "L1") == _person(ws, "cards", "L4")
     assert _person(ws, "crm", "C3") == _person(ws, "cards", "L3")
     assert _person(ws, "crm", "C2") != _person(ws, "cards", "L2")
     assert result.persons == 4

@@ -26,9 +26,10 @@ MACROS = {
     "norm_code": """(c) AS
         nullif(upper(regexp_replace(coalesce(c, ''), '[\\s\\-]', '', 'g')), '')""",
     "norm_id": """(i) AS nullif(trim(i), '')""",
-    # Separators libphonenumber ignores anyway: dropping them first means it parses
-    # "07412 345678" and "(07412) 345 678" once, not once each.
-    "phone_compact": """(p) AS regexp_replace(trim(p), '[\\s\\p{Z}\\p{Pd}.()/]', '', 'g')""",
+    # Separators libphonenumber ignores anyway, and "00" read as "+" (as _phones.py
+    # does): it then parses "07412 345678" and "(07412) 345 678" once, not once each.
+    "phone_compact": """(p) AS regexp_replace(
+        regexp_replace(trim(p), '[\\s\\p{Z}\\p{Pd}.()/]', '', 'g'), '^00', '+')""",
 }
 
 # The key spaces with a normaliser of their own; any other key space (customer_id,

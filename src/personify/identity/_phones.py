@@ -30,8 +30,14 @@ _INTERNATIONAL_00 = re.compile(r"^\s*\(?\s*00")
 _MIN_DIGITS = 7
 
 
-def normalise_phone(raw: str | None, region: str | None) -> str | None:
-    """The E.164 form of ``raw`` (or its digits when it is national and no region is known)."""
+def normalise_phone(
+    raw: str | None, region: str | None, *, validity: dict[str, bool] | None = None
+) -> str | None:
+    """The E.164 form of ``raw`` (or its digits when it is national and no region is known).
+
+    ``validity`` caches the validity check by E.164 form across calls: the check
+    costs as much as parsing, and one number comes in several written forms.
+    """
     if raw is None:
         return None
     text = raw.strip()
@@ -49,11 +55,16 @@ def normalise_phone(raw: str | None, region: str | None) -> str | None:
         number = phonenumbers.parse(text, region)
     except NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    valid = validity.get(e164) if validity is not None else None
+    if valid is None:
+        valid = phonenumbers.is_valid_number(number)
+        if validity is not None:
+            validity[e164] = valid
+    return e164 if valid else None
 
 
 def phone_mapping(values: Iterable[str | None], region: str | None) -> list[str | None]:
     """:func:`normalise_phone` over many raw values (one chunk of distinct values)."""
-    return [normalise_phone(v, region) for v in values]
+    validity: dict[str, bool] = {}
+    return [normalise_phone(v, region, validity=validity) for v in values]
