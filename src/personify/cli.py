@@ -40,6 +40,7 @@ err_console = Console(stderr=True)
 def _print_error(message: object) -> None:
     err_console.print(Text.assemble(("Error: ", "bold red"), str(message)), highlight=False)
 
+
 WorkspaceOpt = Annotated[
     Path,
     typer.Option(
@@ -110,7 +111,9 @@ def init(
             raise WorkspaceError(f"{config_path} already exists (use --force to replace it)")
         ws = Workspace.init(directory, overwrite=force)
         console.print(
-            Text.assemble("Created workspace in ", (str(directory), "bold"), f": edit {config_path}")
+            Text.assemble(
+                "Created workspace in ", (str(directory), "bold"), f": edit {config_path}"
+            )
         )
         ws.close()
 
@@ -342,7 +345,9 @@ def demo(
         if stamp.is_file() and json.loads(stamp.read_text()) == wanted:
             console.print(
                 Text.assemble(
-                    "Reusing demo data in ", (str(data), "bold"), f" ({customers:,} people, seed {seed})"
+                    "Reusing demo data in ",
+                    (str(data), "bold"),
+                    f" ({customers:,} people, seed {seed})",
                 )
             )
         else:

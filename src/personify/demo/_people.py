@@ -31,11 +31,14 @@ def _probs(field: str) -> np.ndarray:
     m = np.array([getattr(t, field) for t in _TP], dtype=float)
     return m / m.sum(axis=1, keepdims=True)
 
+
 # 07AB: UK mobile blocks where every following 7-digit number is a valid mobile.
-MOBILE_BLOCKS = np.array(
-    [40, 41, 42, 43, 44, 46, 47, 48, 49, 51, 53, 54, 55, 56, 57, 58, 59, 71, 72, 73]
-    + [74, 75, 76, 77, 80, 81, 84, 85, 86, 87, 88, 89, 90, 92, 94, 95, 96, 97, 98, 99]
-)
+# fmt: off
+MOBILE_BLOCKS = np.array([
+    40, 41, 42, 43, 44, 46, 47, 48, 49, 51, 53, 54, 55, 56, 57, 58, 59, 71, 72, 73,
+    74, 75, 76, 77, 80, 81, 84, 85, 86, 87, 88, 89, 90, 92, 94, 95, 96, 97, 98, 99,
+])
+# fmt: on
 
 
 @dataclass

@@ -148,7 +148,17 @@ class IdentityResolver:
             )
             progress("golden record", 0.9)
             self._golden_record()
-            for t in ("_raw_ids", "_norm", "_phone_raw", "_phone_e164", "_nodes", "_rec", "_hubs", "_edges", "_label"):
+            for t in (
+                "_raw_ids",
+                "_norm",
+                "_phone_raw",
+                "_phone_e164",
+                "_nodes",
+                "_rec",
+                "_hubs",
+                "_edges",
+                "_label",
+            ):
                 engine.sql(f"DROP TABLE IF EXISTS {t}")
         stats = engine.sql(
             """SELECT (SELECT count(*) FROM identity_links),

@@ -327,7 +327,12 @@ class _SourceLoader:
                     missing.append(cspec.source or col)
                 raw = "NULL"
             compiled[col] = compile_column(
-                col, cspec, raw, personal=col in PERSONAL_COLUMNS or bool(cspec.key), locale=locale, today=today
+                col,
+                cspec,
+                raw,
+                personal=col in PERSONAL_COLUMNS or bool(cspec.key),
+                locale=locale,
+                today=today,
             )
         if missing:
             hints = []
