@@ -260,8 +260,11 @@ def phone_problem(value: str | None, region: str | None) -> str | None:
     international = value.lstrip().startswith(("+", "00"))
     if not region and not international:
         return None  # no region to judge a national number by
+    text = value.strip()
+    if text.startswith("00"):  # read as international in any region, as identity does
+        text = "+" + text[2:]
     try:
-        number = phonenumbers.parse(value, region or None)
+        number = phonenumbers.parse(text, region or None)
     except phonenumbers.NumberParseException as exc:
         return str(exc)
     if not phonenumbers.is_possible_number(number):
