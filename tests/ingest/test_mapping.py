@@ -249,3 +249,12 @@ def test_order_channels_outside_the_vocabulary_need_a_value_map(make_workspace) 
         ("web",),
         ("web",),
     ]
+
+
+def test_a_second_column_of_the_same_name_is_named_not_merged(make_workspace, caplog) -> None:
+    text = "customer_id,email,city,email\nC1,a@x.com,Leeds,b@x.com\n"
+    ws = _load(make_workspace, "customers", text)
+    assert ws.engine.sql("SELECT email, email_1 FROM raw_src").fetchall() == [
+        ("a@x.com", "b@x.com")
+    ]
+    assert "header column 4 is named 'email' like an earlier one" in caplog.text

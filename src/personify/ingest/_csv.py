@@ -20,6 +20,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -34,6 +35,8 @@ import pyarrow as pa
 from personify.config import CsvOptions
 from personify.engine import DuckDBEngine
 from personify.errors import SourceError
+
+log = logging.getLogger(__name__)
 
 DELIMITER_CANDIDATES = (",", ";", "\t", "|")
 SAMPLE_BYTES = 1 << 16  # the head read to detect the dialect and parse the header
@@ -237,6 +240,11 @@ def _field_names(head_lines: list[str], dialect: Dialect, *, header: bool) -> li
         while name in names or name in ("_row", "_line", "_file"):
             n += 1
             name = f"{base}_{n}"
+        if name != base:
+            # Header names are not personal data: say which column was renamed and why.
+            log.warning(
+                "header column %d is named %r like an earlier one; it is read as %r", i, base, name
+            )
         names.append(name)
     return names
 
