@@ -1,0 +1,306 @@
+"""A German company unlike the demo, loaded with nothing but a personify.yaml, end to end.
+
+Kaufhaus Beispiel (tests/fixtures/other_company.py) writes semicolon CSVs with
+German column names, one Name column in three layouts, dates as 31.12.1980,
+Berlin local times, decimal commas, German phone formats and ja/nein flags.
+Everything below is compared with the generator's ground truth or with values
+worked out by hand, never with what the pipeline itself computed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sklearn.metrics import adjusted_rand_score
+from typer.testing import CliRunner
+
+from personify import Workspace
+from personify.cli import app
+from tests.fixtures.other_company import Truth, generate
+
+YAML = Path(__file__).parent / "fixtures" / "other_company.yaml"
+PEOPLE = 1500
+
+
+@dataclass
+class Run:
+    ws: Workspace
+    truth: Truth
+    results: dict[str, Any] = field(default_factory=dict)
+    failed: dict[str, BaseException] = field(default_factory=dict)
+
+    def need(self, *stages: str) -> None:
+        """Fail (not skip) a test whose stage did not run, with the stage's own error."""
+        for stage in stages:
+            if stage in self.failed:
+                raise AssertionError(f"stage {stage} failed: {self.failed[stage]!r}")
+            if stage not in self.results:
+                raise AssertionError(f"stage {stage} did not run (an earlier stage failed)")
+
+    def df(self, sql: str, params: list[Any] | None = None) -> Any:
+        return self.ws.engine.fetch_df(sql, params) if params else self.ws.engine.fetch_df(sql)
+
+
+def _workspace(root: Path) -> tuple[Path, Truth]:
+    truth = generate(root / "exporte", people=PEOPLE)
+    shutil.copy(YAML, root / "personify.yaml")
+    return root, truth
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory):
+    root, truth = _workspace(tmp_path_factory.mktemp("kaufhaus"))
+    ws = Workspace(root)
+    result = Run(ws, truth)
+    # Stage by stage, so that a gap in one stage leaves the others' tests telling.
+    for stage in Workspace.STAGES:
+        try:
+            result.results[stage] = getattr(ws, stage).run()
+        except Exception as exc:  # noqa: BLE001 - reported by the tests that need the stage
+            result.failed[stage] = exc
+            break
+    yield result
+    ws.close()
+
+
+# -- ingest ------------------------------------------------------------------------------------
+def test_the_planted_bad_rows_and_only_those_are_in_quarantine(run: Run) -> None:
+    run.need("ingest")
+    q = run.df('SELECT source, file, line, "columns", reason FROM quarantine')
+    got = {(r.source, int(r.line), r.columns) for r in q.itertuples()}
+    want = {(b.source, b.line, b.column) for b in run.truth.bad_rows}
+    assert got == want
+    reasons = {(r.source, int(r.line)): (r.file, r.reason) for r in q.itertuples()}
+    for b in run.truth.bad_rows:
+        file, reason = reasons[(b.source, b.line)]
+        assert file == b.file
+        assert b.reason in reason, (b, reason)
+    # Personal values stay in quarantine's record, out of its messages.
+    bad_emails = [r for r in q.itertuples() if r.columns == "email"]
+    assert bad_emails and all("@" not in r.reason for r in bad_emails)
+
+
+def test_names_are_split_right_in_each_of_the_three_layouts(run: Run) -> None:
+    run.need("ingest")
+    rows = run.df("SELECT customer_id, first_name, last_name FROM raw_kunden")
+    persons = run.truth.persons
+    wrong: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for r in rows.itertuples():
+        p = persons[r.customer_id]
+        seen[p.name_layout] += 1
+        if (r.first_name, r.last_name) != (p.first_name, p.last_name):
+            wrong[p.name_layout] += 1
+    assert seen["plain"] > 900 and seen["comma"] > 150 and seen["title"] > 100, seen
+    assert not wrong, f"names split wrong per layout: {dict(wrong)} of {dict(seen)}"
+    by_id = rows.set_index("customer_id")
+    titled = next(p for p in persons.values() if p.name_layout == "title")
+    assert by_id.loc[titled.customer_no, "first_name"] == titled.first_name  # not "Dr."
+
+
+def test_crm_fields_are_read_as_written(run: Run) -> None:
+    run.need("ingest")
+    rows = run.df(
+        "SELECT customer_id, birth_date, gender, postcode, city, einkommen FROM raw_kunden"
+    )
+    persons = run.truth.persons
+    loaded = set(rows["customer_id"])
+    assert loaded == set(persons) - run.truth.quarantined_customers
+    for r in rows.itertuples():
+        p = persons[r.customer_id]
+        assert _as_date(r.birth_date) == p.birth_date, p.customer_no
+        assert r.gender == p.gender
+        assert r.postcode == p.postcode  # "04109" keeps its leading 0
+        assert r.city == p.city
+        assert r.einkommen == p.income  # 48.500 (thousands dot) and 48500 alike
+
+
+def test_order_times_are_berlin_local_times_stored_in_utc(run: Run) -> None:
+    run.need("ingest")
+    rows = run.df("SELECT order_id, order_ts, total, channel FROM raw_bestellungen")
+    by_id = rows.set_index("order_id")
+    for order_no, (written, utc, _) in run.truth.hand_checked.items():
+        assert by_id.loc[order_no, "order_ts"].to_pydatetime() == utc, (order_no, written)
+    # Every other order against Python's own tz database (zoneinfo), not DuckDB's.
+    orders = run.truth.orders
+    assert set(rows["order_id"]) == set(orders)
+    mismatched = [
+        r.order_id for r in rows.itertuples() if r.order_ts.to_pydatetime() != orders[r.order_id].utc_ts
+    ]
+    assert not mismatched, mismatched[:5]
+    assert set(rows["channel"]) == {"web", "store", "app"}
+
+
+def test_amounts_with_a_decimal_comma_are_parsed(run: Run) -> None:
+    run.need("ingest")
+    rows = run.df("SELECT order_id, total FROM raw_bestellungen").set_index("order_id")
+    # By hand: 1.234,56 is 1234.56; 12,30 is 12.3; 12.345,67 is 12345.67.
+    for order_no, (_, _, amount) in run.truth.hand_checked.items():
+        assert rows.loc[order_no, "total"] == pytest.approx(amount, abs=1e-9)
+    wrong = [
+        o.order_no
+        for o in run.truth.orders.values()
+        if abs(rows.loc[o.order_no, "total"] - o.amount) > 1e-9
+    ]
+    assert not wrong, wrong[:5]
+
+
+def test_contract_flags_and_survey_answers_are_typed(run: Run) -> None:
+    run.need("ingest")
+    contracts = run.df("SELECT customer_id, tarif, laufzeit_monate, newsletter FROM raw_vertrag")
+    persons = run.truth.persons
+    assert len(contracts) == sum(p.tarif is not None for p in persons.values())
+    for r in contracts.itertuples():
+        p = persons[r.customer_id]
+        assert (r.tarif, r.laufzeit_monate, bool(r.newsletter)) == (
+            p.tarif,
+            p.laufzeit_monate,
+            p.newsletter,
+        )
+    survey = run.df("SELECT email, weiterempfehlung, zufriedenheit, submitted_ts FROM raw_umfrage")
+    by_email = {p.email: p for p in persons.values()}
+    assert len(survey) == sum(p.nps is not None for p in persons.values())
+    for r in survey.itertuples():
+        p = by_email[r.email]
+        assert (r.weiterempfehlung, r.zufriedenheit) == (p.nps, p.zufriedenheit)
+
+
+# -- identity ----------------------------------------------------------------------------------
+def _person_of_customer(run: Run) -> dict[str, str]:
+    links = run.df("SELECT record_id, person_id FROM identity_links WHERE source = 'kunden'")
+    return dict(zip(links["record_id"], links["person_id"], strict=True))
+
+
+def test_crm_and_orders_link_through_the_customer_number(run: Run) -> None:
+    run.need("identity")
+    persons = int(run.ws.engine.scalar("SELECT count(DISTINCT person_id) FROM identity_links"))
+    # Every customer has orders; a customer whose CRM row is quarantined is still one person.
+    assert persons == PEOPLE, f"{persons} persons for {PEOPLE} people"
+    of_customer = _person_of_customer(run)
+    orders = run.df("SELECT record_id, person_id FROM identity_links WHERE source = 'bestellungen'")
+    wrong = [
+        o
+        for o, person in zip(orders["record_id"], orders["person_id"], strict=True)
+        if run.truth.orders[o].customer_no in of_customer
+        and of_customer[run.truth.orders[o].customer_no] != person
+    ]
+    assert not wrong, f"{len(wrong)} orders not linked to their customer"
+
+
+def test_phones_are_normalised_to_e164_for_germany(run: Run) -> None:
+    run.need("identity")
+    phones = run.df(
+        """SELECT record_id, id_value FROM identity_identifiers
+        WHERE source = 'kunden' AND id_type = 'phone'"""
+    )
+    got = dict(zip(phones["record_id"], phones["id_value"], strict=True))
+    want = {
+        p.customer_no: p.phone_e164
+        for p in run.truth.persons.values()
+        if p.phone_e164 and p.customer_no not in run.truth.quarantined_customers
+    }
+    assert got == want
+    assert any(v.startswith("+4930") for v in got.values())
+
+
+# -- profiles and segments ---------------------------------------------------------------------
+def test_profiles_carry_the_declared_attributes_and_scales(run: Run) -> None:
+    run.need("profiles")
+    profiles = run.df("SELECT * FROM profiles").set_index("person_id")
+    declared = [
+        "attr_einkommen",
+        "attr_tarif",
+        "attr_laufzeit_monate",
+        "attr_newsletter",
+        "scale_weiterempfehlung",
+        "scale_zufriedenheit",
+    ]
+    missing = [c for c in declared if c not in profiles.columns]
+    assert not missing, f"profiles lack {missing}; it has {list(profiles.columns)}"
+    checked = 0
+    for customer, person in _person_of_customer(run).items():
+        p = run.truth.persons[customer]
+        row = profiles.loc[person]
+        assert row["attr_einkommen"] == pytest.approx(p.income)
+        if p.tarif is not None:
+            assert row["attr_tarif"] == p.tarif
+            assert row["attr_laufzeit_monate"] == pytest.approx(p.laufzeit_monate)
+            assert bool(row["attr_newsletter"]) == p.newsletter
+        if p.nps is not None:
+            assert row["scale_weiterempfehlung"] == pytest.approx(p.nps)
+            assert row["scale_zufriedenheit"] == pytest.approx(p.zufriedenheit)
+            checked += 1
+    assert checked > 500
+
+
+def test_segments_find_the_planted_customer_types(run: Run) -> None:
+    run.need("segments")
+    members = run.df(
+        "SELECT person_id, segment_id FROM segment_membership WHERE run_id = ?",
+        [run.results["segments"].run_id],
+    )
+    type_of = {
+        person: run.truth.persons[c].type for c, person in _person_of_customer(run).items()
+    }
+    members = members[members["person_id"].isin(type_of)]
+    assert len(members) > 0.9 * PEOPLE
+    ari = adjusted_rand_score(members["person_id"].map(type_of), members["segment_id"])
+    assert ari > 0.5, ari
+
+
+# -- personas ----------------------------------------------------------------------------------
+def _persona_files(run: Run) -> list[Path]:
+    out = run.ws.output_dir
+    files = sorted((out / "personas").glob("*")) + [out / "report.html"]
+    assert len(files) > 3, files
+    return files
+
+
+def test_personas_show_money_in_euro(run: Run) -> None:
+    run.need("personas")
+    for path in _persona_files(run):
+        text = path.read_text(encoding="utf-8")
+        assert "£" not in text and "GBP" not in text, path.name
+        if path.suffix in (".md", ".html"):
+            assert "€" in text or "EUR" in text, path.name
+        if path.suffix == ".json":
+            assert "EUR" in text or "€" in text, path.name
+
+
+def test_no_personal_value_from_the_files_reaches_a_persona_file(run: Run) -> None:
+    run.need("personas")
+    values: set[str] = set()
+    for p in run.truth.persons.values():
+        values |= {p.customer_no, p.email, p.name_written, f"{p.first_name} {p.last_name}"}
+        values.add(p.email.split("@")[0])
+        if p.phone_written:
+            values |= {p.phone_written, p.phone_e164 or "", (p.phone_e164 or "")[3:]}
+        values.add(p.birth_date.strftime("%d.%m.%Y"))
+    values.discard("")
+    pattern = re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
+    leaks = {}
+    for path in _persona_files(run):
+        found = set(pattern.findall(path.read_text(encoding="utf-8")))
+        if found:
+            leaks[path.name] = sorted(found)[:5]
+    assert not leaks, leaks
+
+
+def test_the_cli_runs_the_whole_pipeline_without_a_traceback(tmp_path: Path) -> None:
+    root, _ = _workspace(tmp_path / "kaufhaus")
+    result = CliRunner().invoke(app, ["run", "-w", str(root)])
+    assert result.exit_code == 0, result.output
+    assert result.exception is None
+    assert "Traceback" not in result.output
+    assert (root / "output" / "report.html").is_file()
+
+
+def _as_date(value: Any) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
