@@ -29,7 +29,7 @@ YAML = Path(__file__).parent / "fixtures" / "other_company.yaml"
 PEOPLE = 1500
 
 
-@dataclass
+@dataclass(repr=False)  # pytest shows the fixture in failures: keep the truth out
 class Run:
     ws: Workspace
     truth: Truth
