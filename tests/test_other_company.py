@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from personify import Workspace
 from personify.cli import app
+from personify.privacy import scrub_text
 from tests.fixtures.other_company import FILES, TYPES, Truth, generate
 
 YAML = Path(__file__).parent / "fixtures" / "other_company.yaml"
@@ -252,7 +253,7 @@ def test_segments_find_the_planted_customer_types(run: Run) -> None:
     members = members[members["person_id"].isin(type_of)]
     assert len(members) > 0.9 * PEOPLE
     ari = adjusted_rand_score(members["person_id"].map(type_of), members["segment_id"])
-    assert ari > 0.5, ari
+    assert ari > 0.8, ari  # 0.996 measured at this seed: channel mix, basket size and age
 
 
 # -- personas ----------------------------------------------------------------------------------
@@ -291,6 +292,24 @@ def test_no_personal_value_from_the_files_reaches_a_persona_file(run: Run) -> No
         if found:
             leaks[path.name] = sorted(found)[:5]
     assert not leaks, leaks
+
+
+def test_survey_comments_are_scrubbed_before_a_card_could_quote_them(run: Run) -> None:
+    """Cards quote few texts, so the check above passes by luck as much as by design:
+    here every comment goes through the scrubbing the personas stage applies to each
+    text (``scrub_text``, as ``segment_voices`` calls it) and must come out clean."""
+    run.need("ingest")
+    comments = run.df("SELECT email, kommentar FROM raw_umfrage WHERE kommentar IS NOT NULL")
+    by_email = {p.email: p for p in run.truth.persons.values()}
+    leaks = []
+    for email, text in zip(comments["email"], comments["kommentar"], strict=True):
+        p = by_email[email]
+        own = [p.email, p.first_name + " " + p.last_name]
+        if p.phone_written:
+            own.append(p.phone_written)
+        scrubbed = scrub_text(text)
+        leaks += [v for v in own if v in scrubbed]
+    assert not leaks, f"{len(leaks)} personal values survive scrubbing, e.g. {leaks[:3]}"
 
 
 def test_the_cli_runs_the_whole_pipeline_without_a_traceback(tmp_path: Path) -> None:
