@@ -314,6 +314,8 @@ def test_survey_comments_are_scrubbed_before_a_card_could_quote_them(run: Run) -
 
 def test_the_cli_runs_the_whole_pipeline_without_a_traceback(tmp_path: Path) -> None:
     root, _ = _workspace(tmp_path / "kaufhaus")
+    checked = CliRunner().invoke(app, ["check", "-w", str(root)])
+    assert checked.exit_code == 0, checked.output
     result = CliRunner().invoke(app, ["run", "-w", str(root)])
     assert result.exit_code == 0, result.output
     assert result.exception is None
