@@ -297,7 +297,8 @@ def test_no_personal_value_from_the_files_reaches_a_persona_file(run: Run) -> No
 def test_survey_comments_are_scrubbed_before_a_card_could_quote_them(run: Run) -> None:
     """Cards quote few texts, so the check above passes by luck as much as by design:
     here every comment goes through the scrubbing the personas stage applies to each
-    text (``scrub_text``, as ``segment_voices`` calls it) and must come out clean."""
+    text (``scrub_text`` with the workspace's region, as ``segment_voices`` calls it) and
+    must come out clean."""
     run.need("ingest")
     comments = run.df("SELECT email, kommentar FROM raw_umfrage WHERE kommentar IS NOT NULL")
     by_email = {p.email: p for p in run.truth.persons.values()}
@@ -307,7 +308,7 @@ def test_survey_comments_are_scrubbed_before_a_card_could_quote_them(run: Run) -
         own = [p.email, p.first_name + " " + p.last_name]
         if p.phone_written:
             own.append(p.phone_written)
-        scrubbed = scrub_text(text)
+        scrubbed = scrub_text(text, region="DE")  # the workspace's locale.country
         leaks += [v for v in own if v in scrubbed]
     assert not leaks, f"{len(leaks)} personal values survive scrubbing, e.g. {leaks[:3]}"
 

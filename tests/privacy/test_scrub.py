@@ -33,3 +33,20 @@ def test_personal_data_is_removed(text: str, secret: str) -> None:
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert scrub_text(text) == text
+
+
+def test_sign_offs_and_introductions_in_other_languages_and_scripts() -> None:
+    cases = {
+        "Tolle Ware. Viele Grüße, Thomas Wagner": "Tolle Ware. Viele Grüße, [name]",
+        "Mit freundlichen Grüßen Anna-Lena Köhler": "Mit freundlichen Grüßen [name]",
+        "Ich heiße Jürgen und bestelle oft.": "Ich heiße [name] und bestelle oft.",
+        "Merci ! Cordialement, Élodie Dubois": "Merci ! Cordialement, [name]",
+        "Kind regards, Ian McDonald": "Kind regards, [name]",
+        "Ruf mich an: 0151/83085116": "Ruf mich an: [phone]",
+    }
+    for text, expected in cases.items():
+        assert scrub_text(text, region="DE") == expected, text
+    # Capitalised words are names only after a sign-off or an introduction.
+    assert scrub_text("Viele Kunden lieben das Sortiment", region="DE") == (
+        "Viele Kunden lieben das Sortiment"
+    )

@@ -128,7 +128,9 @@ class PersonaBuilder:
         acquisition = self._shares(members, "acquisition_channel", 4)
         progress("what customers write", 0.4)
         voices = segment_voices(
-            self._texts(run_id), quotes_per_segment=ws.config.personas.quotes_per_persona
+            self._texts(run_id),
+            quotes_per_segment=ws.config.personas.quotes_per_persona,
+            region=ws.config.locale.country,
         )
         progress("write personas", 0.8)
         personas: list[dict[str, Any]] = []

@@ -30,14 +30,19 @@ class SegmentVoice:
 
 
 def segment_voices(
-    texts: pd.DataFrame, *, quotes_per_segment: int, themes_per_segment: int = 8
+    texts: pd.DataFrame,
+    *,
+    quotes_per_segment: int,
+    themes_per_segment: int = 8,
+    region: str | None = None,
 ) -> dict[int, SegmentVoice]:
     """``texts``: columns segment_id, text, source, date. Returns a voice per segment present."""
     texts = texts.dropna(subset=["text"])
     texts = texts[texts["text"].str.len() >= 20].reset_index(drop=True)
     if texts.empty:
         return {}
-    texts["text"] = texts["text"].map(scrub_text)
+    # Phones written nationally are read in the company's region ("ZZ": none known).
+    texts["text"] = texts["text"].map(lambda t: scrub_text(t, region=region or "ZZ"))
     vec = TfidfVectorizer(
         ngram_range=(1, 2),
         stop_words="english",

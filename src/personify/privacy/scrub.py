@@ -16,16 +16,31 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE)
 # Long digit runs: card, loyalty, order or account numbers.
-LONG_NUMBER = re.compile(r"\b(?:[A-Z]{1,3}[- ]?)?\d(?:[ -]?\d){8,}\b")
+LONG_NUMBER = re.compile(r"\b(?:[A-Z]{1,3}[- ]?)?\d(?:[ /-]?\d){8,}\b")
 CARD = re.compile(r"\b[A-Z]{1,3}[- ]?\d{6,}\b")
 DATE_LIKE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$")
-NAME = r"[A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)?"
+# A capitalised word in any Latin script (Müller, Łukasz, Ólafsdóttir, O'Brien).
+_LOWER = r"[a-zß-öø-ÿā-ž']"
+_WORD = rf"(?:Mc|Mac|O'|D')?[A-ZÀ-ÖØ-ÞĀ-Ž]{_LOWER}+(?:-[A-ZÀ-ÖØ-ÞĀ-Ž]?{_LOWER}+)*"
+NAME = rf"{_WORD}(?:\s+{_WORD})?"
 # Keywords match in any case, names only when capitalised (so "I am happy" stays).
-SIGN_OFF = re.compile(
-    r"\b((?i:(?:kind\s+)?regards|thanks|thank\s+you|cheers|best|sincerely|yours(?:\s+truly)?|"
-    rf"many\s+thanks|ta))([,!.]?\s*-?\s*){NAME}\s*$"
+# Sign-offs and introductions in the languages companies most often write to us in.
+_SIGN_OFFS = (
+    r"(?:kind\s+)?regards|thanks|thank\s+you|cheers|best|sincerely|yours(?:\s+truly)?|"
+    r"many\s+thanks|ta|"
+    r"(?:viele|liebe|beste|herzliche|freundliche)\s+gr(?:ü|ue)(?:ß|ss)e|"
+    r"mit\s+freundlichen\s+gr(?:ü|ue)(?:ß|ss)en|gr(?:ü|ue)(?:ß|ss)e|gru(?:ß|ss)|lg|mfg|"
+    r"(?:vielen\s+)?dank|danke|"
+    r"cordialement|merci|bien\s+(?:à\s+vous|cordialement)|"
+    r"saludos|un\s+saludo|gracias|atentamente|"
+    r"groeten|met\s+vriendelijke\s+groet|distinti\s+saluti|cordiali\s+saluti|grazie"
 )
-INTRO = re.compile(rf"\b((?i:my name is|this is|i am|i'm))(\s+){NAME}")
+SIGN_OFF = re.compile(rf"\b((?i:{_SIGN_OFFS}))([,!.]?\s*-?\s*){NAME}\s*$")
+_INTROS = (
+    r"my name is|this is|i am|i'm|mein name ist|ich bin|ich hei(?:ß|ss)e|je m'appelle|"
+    r"je suis|me llamo|mi nombre es|soy|mi chiamo|ik ben|mijn naam is"
+)
+INTRO = re.compile(rf"\b((?i:{_INTROS}))(\s+){NAME}")
 DASH_NAME = re.compile(rf"(\s[-–—]\s*){NAME}\s*$")
 
 
