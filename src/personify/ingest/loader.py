@@ -378,11 +378,14 @@ class _SourceLoader:
         extras = [quote_ident(f) for f in staged.fields if f not in used]
         if staged.json:
             extras.append("_json AS _record")
-        problems = ", ".join(c.check for c in compiled.values())
+        # Each column's check is computed once, in the inner query (its e-mail and phone
+        # checks call Python); the outer one joins the results.
+        check_cols = {n: f"_check_{i}" for i, n in enumerate(compiled)}
+        problems = ", ".join(check_cols.values())
         failing = ", ".join(
-            f"CASE WHEN ({c.check}) IS NOT NULL THEN {quote_literal(n)} END"
-            for n, c in compiled.items()
+            f"CASE WHEN {c} IS NOT NULL THEN {quote_literal(n)} END" for n, c in check_cols.items()
         )
+        checks = ", ".join(f"{compiled[n].check} AS {c}" for n, c in check_cols.items())
         typed = [f"{c.value} AS {quote_ident(n)}" for n, c in compiled.items()]
         key = self._record_key(compiled)
         # The hash is of the row as it is in the file, so it does not depend on the mapping.
@@ -400,10 +403,12 @@ class _SourceLoader:
         checked = f"_checked_{self.name}"
         self.engine.sql(
             f"""CREATE OR REPLACE TEMP TABLE {checked} AS
-            SELECT {", ".join(typed + extras)}, _file, _row, _line, {row_hash} AS _row_hash,
+            SELECT * EXCLUDE ({problems}),
                    concat_ws('; ', {problems}) AS _problems,
                    concat_ws(',', {failing}) AS _failing
-            FROM {staged.table}"""
+            FROM (SELECT {", ".join(typed + extras)}, _file, _row, _line,
+                         {row_hash} AS _row_hash, {checks}
+                  FROM {staged.table})"""
         )
         if key:
             self._flag_duplicates(checked, key)
