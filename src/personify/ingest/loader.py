@@ -415,17 +415,11 @@ class _SourceLoader:
         return checked
 
     def _record_key(self, compiled: dict[str, CompiledColumn]) -> list[str]:
-        kind = KINDS[self.spec.kind]
-        if self.spec.record_key:
-            unknown = [k for k in self.spec.record_key if k not in compiled]
-            if unknown:
-                raise SourceError(
-                    f"source '{self.name}': record_key names unknown column(s) {unknown}"
-                )
-            return list(self.spec.record_key)
-        if kind.record_id and kind.rows_per_record == 1:
-            return [kind.record_id]
-        return []
+        """The columns identifying a record, checked against the mapped columns."""
+        unknown = [k for k in self.spec.record_key or [] if k not in compiled]
+        if unknown:
+            raise SourceError(f"source '{self.name}': record_key names unknown column(s) {unknown}")
+        return self._record_key_names()
 
     def _flag_duplicates(self, checked: str, key: list[str]) -> None:
         """A second good row with the same record id is a problem, not a silent overwrite."""
@@ -464,6 +458,7 @@ class _SourceLoader:
         return int(gone) == 0
 
     def _record_key_names(self) -> list[str]:
+        """``record_key:``, else the kind's record id when a record is one row."""
         kind = KINDS[self.spec.kind]
         if self.spec.record_key:
             return list(self.spec.record_key)
