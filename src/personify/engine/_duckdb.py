@@ -36,13 +36,14 @@ class Engine:
     def list_tables(self) -> list[str]:
         raise NotImplementedError
 
-    def row_hash(self, text_sql: str) -> str:
-        """SQL of a stable 64-bit hash of a text (the first half of its MD5, as UBIGINT).
+    def row_hash(self, *values_sql: str) -> str:
+        """SQL of a 64-bit hash of the values (a row's fields), NULL told apart from ''.
 
-        MD5 is the same on every engine and version, unlike the engines' own hash();
-        64 bits are ample to tell a file's rows apart, and are far cheaper to store
-        and compare than 32 hex characters."""
-        return f"CAST('0x' || left(md5({text_sql}), 16) AS UBIGINT)"
+        The engine's own hash: five times faster than MD5 in DuckDB. It need only be
+        stable within one workspace; should a new engine version hash differently, the
+        next load finds every row new and rebuilds the source (no row is lost or kept
+        twice: see the loader)."""
+        raise NotImplementedError
 
     def register_scalar_function(
         self,
@@ -163,6 +164,9 @@ class DuckDBEngine(Engine):
             "UNION SELECT view_name FROM duckdb_views() WHERE NOT internal AND NOT temporary"
         ).fetchall()
         return sorted(r[0] for r in rows)
+
+    def row_hash(self, *values_sql: str) -> str:
+        return f"hash({', '.join(values_sql)})"
 
     def register_scalar_function(
         self,

@@ -73,7 +73,8 @@ def check_sources(workspace: Workspace, names: list[str] | None = None) -> list[
                 now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
                 loader = _SourceLoader(workspace, name, paths, "check", now)
                 staged = loader._stage()
-                checked = loader._check(staged)
+                checked = f"_checked_{name}"
+                loader._check(staged, into=checked, temp=True)
                 _summarise(workspace, result, staged, checked, loader)
                 raise _Rollback
         except _Rollback:

@@ -280,17 +280,19 @@ class _SourceLoader:
         self.partial_read = since is not None
         if staged.watermark is not None:
             now = _Previous(fingerprint, mapping, str(staged.watermark))
-        checked = self._check(staged)
-        try:
-            incremental = not full_refresh and same_mapping
-            if incremental and not self._can_append(checked):
-                log.info("source %s: rows were removed or edited; rebuilding it", self.name)
-                incremental = False
-            load = self._write(staged, checked, incremental=incremental)
-        finally:
-            for tmp in (staged.table, checked, staged.rejects):
-                if tmp:
-                    self.engine.sql(f"DROP TABLE IF EXISTS {tmp}")
+        incremental = not full_refresh and same_mapping
+        # A full load writes its rows straight into what becomes the raw table; an
+        # incremental one first compares them with the loaded rows.
+        checked = f"_checked_{self.name}" if incremental else f"_loading_{self.name}"
+        # On an error the batch's transaction rolls back, and these tables with it.
+        self._check(staged, into=checked, temp=incremental)
+        if incremental and not self._can_append(checked):
+            log.info("source %s: rows were removed or edited; rebuilding it", self.name)
+            incremental = False
+        load = self._write(staged, checked, incremental=incremental)
+        for tmp in (staged.table, checked, staged.rejects):
+            if tmp:
+                self.engine.sql(f"DROP TABLE IF EXISTS {tmp}")
         return load, now
 
     def _previous(self) -> _Previous | None:
@@ -320,7 +322,7 @@ class _SourceLoader:
         missing, compiled = [], {}
         today = dt.date.today()
         locale = self.workspace.config.locale
-        for col, cspec in columns.items():
+        for i, (col, cspec) in enumerate(columns.items()):
             raw = self._raw_sql(col, cspec, staged, fields)
             if raw is None:
                 if col in declared or cspec.required:
@@ -330,6 +332,8 @@ class _SourceLoader:
                 col,
                 cspec,
                 raw,
+                text_ref=f"__t{i}",
+                value_ref=f"__v{i}",
                 personal=col in PERSONAL_COLUMNS or bool(cspec.key),
                 locale=locale,
                 today=today,
@@ -370,49 +374,52 @@ class _SourceLoader:
             return f"json_extract_string(_json, {quote_literal(json_path(src))})"
         return quote_ident(src) if src in fields else None
 
-    def _check(self, staged: Staged) -> str:
-        """A temp table of typed rows, each with its problems ('' when good) and its hash."""
+    def _check(self, staged: Staged, *, into: str, temp: bool) -> None:
+        """Write the typed rows into ``into``: the raw table's columns, then ``_line``,
+        ``_problems`` ('' when good) and ``_failing`` (the columns that failed).
+
+        One statement, three nested steps (text, typed value, check), so each column's
+        text, value and check is computed once per row."""
         compiled = self._columns(staged)
         used = {c.source or n for n, c in effective_columns(self.spec)[0].items()}
         # Columns no mapping uses are kept as they are, for later stages and users.
         extras = [quote_ident(f) for f in staged.fields if f not in used]
+        inner_extras = list(extras)
         if staged.json:
-            extras.append("_json AS _record")
-        # Each column's check is computed once, in the inner query (its e-mail and phone
-        # checks call Python); the outer one joins the results.
-        check_cols = {n: f"_check_{i}" for i, n in enumerate(compiled)}
-        problems = ", ".join(check_cols.values())
+            inner_extras.append("_json AS _record")
+            extras.append("_record")
+        refs = list(enumerate(compiled.items()))
+        texts = ", ".join(f"{c.text} AS __t{i}" for i, (_, c) in refs)
+        values = ", ".join(f"{c.value} AS __v{i}" for i, (_, c) in refs)
+        checks = ", ".join(f"{c.check} AS __c{i}" for i, (_, c) in refs)
+        typed = [f"__v{i} AS {quote_ident(n)}" for i, (n, _) in refs]
+        problems = ", ".join(f"__c{i}" for i, _ in refs)
         failing = ", ".join(
-            f"CASE WHEN {c} IS NOT NULL THEN {quote_literal(n)} END" for n, c in check_cols.items()
+            f"CASE WHEN __c{i} IS NOT NULL THEN {quote_literal(n)} END" for i, (n, _) in refs
         )
-        checks = ", ".join(f"{compiled[n].check} AS {c}" for n, c in check_cols.items())
-        typed = [f"{c.value} AS {quote_ident(n)}" for n, c in compiled.items()]
-        key = self._record_key(compiled)
         # The hash is of the row as it is in the file, so it does not depend on the mapping.
-        row_hash = (
-            self.engine.row_hash("_json")
-            if staged.json
-            else self.engine.row_hash(
-                "concat_ws(chr(31), "
-                + ", ".join(
-                    f"coalesce(CAST({quote_ident(f)} AS VARCHAR), chr(30))" for f in staged.fields
-                )
-                + ")"
-            )
+        row_hash = self.engine.row_hash(
+            *(["_json"] if staged.json else [quote_ident(f) for f in staged.fields])
         )
-        checked = f"_checked_{self.name}"
+        meta = (
+            f"{quote_literal(self.name)} AS _source, "
+            f"{quote_literal(self.batch_id)} AS _batch_id, "
+            f"TIMESTAMP '{self.loaded_at}' AS _loaded_at"
+        )
         self.engine.sql(
-            f"""CREATE OR REPLACE TEMP TABLE {checked} AS
-            SELECT * EXCLUDE ({problems}),
+            f"""CREATE OR REPLACE {"TEMP " if temp else ""}TABLE {into} AS
+            SELECT {", ".join(typed + extras)}, {meta}, _row_hash, _file, _row, _line,
                    concat_ws('; ', {problems}) AS _problems,
                    concat_ws(',', {failing}) AS _failing
-            FROM (SELECT {", ".join(typed + extras)}, _file, _row, _line,
-                         {row_hash} AS _row_hash, {checks}
-                  FROM {staged.table})"""
+            FROM (SELECT *, {checks}
+                  FROM (SELECT *, {values}
+                        FROM (SELECT {", ".join([*inner_extras, "_file", "_row", "_line"])},
+                                     {row_hash} AS _row_hash, {texts}
+                              FROM {staged.table})))"""
         )
+        key = self._record_key(compiled)
         if key:
-            self._flag_duplicates(checked, key)
-        return checked
+            self._flag_duplicates(into, key)
 
     def _record_key(self, compiled: dict[str, CompiledColumn]) -> list[str]:
         """The columns identifying a record, checked against the mapped columns."""
@@ -466,18 +473,8 @@ class _SourceLoader:
 
     def _write(self, staged: Staged, checked: str, *, incremental: bool) -> SourceLoad:
         engine = self.engine
-        out_cols = [
-            r[0]
-            for r in engine.sql(f"DESCRIBE {checked}").fetchall()
-            if r[0] not in ("_file", "_row", "_line", "_row_hash", "_problems", "_failing")
-        ]
-        meta = (
-            f"{quote_literal(self.name)} AS _source, "
-            f"{quote_literal(self.batch_id)} AS _batch_id, "
-            f"TIMESTAMP '{self.loaded_at}' AS _loaded_at, _row_hash, "
-            "_file, _row"
-        )
-        select = ", ".join(quote_ident(c) for c in out_cols)
+        # What the raw table keeps of a checked row (by name: the columns are the same).
+        keep = "* EXCLUDE (_line, _problems, _failing)"
         if incremental:
             # Only rows not seen before: not loaded, not already in quarantine.
             new = f"""(SELECT * FROM {checked} c
@@ -529,14 +526,10 @@ class _SourceLoader:
                         SELECT 1 FROM {new} n WHERE n._problems = '' AND {on})"""
                 )
             engine.sql(
-                f"""INSERT INTO {self.raw} SELECT {select}, {meta} FROM {new}
+                f"""INSERT INTO {self.raw} BY NAME SELECT {keep} FROM {new}
                 WHERE _problems = ''"""
             )
         else:
-            engine.sql(
-                f"""CREATE OR REPLACE TABLE {self.raw} AS SELECT {select}, {meta}
-                FROM {new} WHERE _problems = ''"""
-            )
             engine.sql("DELETE FROM quarantine WHERE source = ?", [self.name])
         if self.partial_read:
             # Only changed rows were read: a quarantined record read again has a new version.
@@ -554,6 +547,8 @@ class _SourceLoader:
                 [self.name],
             )
         self._quarantine(new, staged, incremental)
+        if not incremental:
+            self._replace_raw(checked, keep)
         loaded = total_new - bad
         unchanged = engine.count(checked) - total_new if incremental else 0
         if incremental:
@@ -570,6 +565,21 @@ class _SourceLoader:
             replaced,
             unchanged,
         )
+
+    def _replace_raw(self, checked: str, keep: str) -> None:
+        """The checked rows, less the quarantined ones, become the raw table."""
+        engine = self.engine
+        if checked.startswith("_loading_"):  # written in place: no copy
+            engine.sql(f"DELETE FROM {checked} WHERE _problems <> ''")
+            for col in ("_line", "_problems", "_failing"):
+                engine.sql(f"ALTER TABLE {checked} DROP COLUMN {col}")
+            engine.sql(f"DROP TABLE IF EXISTS {self.raw}")
+            engine.sql(f"ALTER TABLE {checked} RENAME TO {self.raw}")
+        else:  # an incremental load that turned out to need a rebuild
+            engine.sql(
+                f"""CREATE OR REPLACE TABLE {self.raw} AS SELECT {keep}
+                FROM {checked} WHERE _problems = ''"""
+            )
 
     def _quarantine(self, new: str, staged: Staged, incremental: bool) -> None:
         # The file comes from each row (``_file``): a glob's rows name their own file.
