@@ -335,6 +335,22 @@ class Config(_Model):
         return self
 
 
+def attribute_role_clashes(sources: dict[str, SourceSpec]) -> list[str]:
+    """An attribute name is one profile column, so every source declaring it needs one role."""
+    first: dict[str, tuple[str, str]] = {}  # attribute name -> (source, role)
+    problems = []
+    for source, spec in sources.items():
+        for name, attr in spec.attributes.items():
+            seen = first.setdefault(name, (source, attr.role))
+            if seen[1] != attr.role:
+                problems.append(
+                    f"sources.{source}.attributes.{name}.role: '{attr.role}' but source "
+                    f"'{seen[0]}' declares it '{seen[1]}' (one name is one profile column: "
+                    "give both the same role, or one of them another name)"
+                )
+    return problems
+
+
 def _describe(error: Any) -> str:
     loc = ".".join(str(p) for p in error["loc"])
     kind = error["type"]
@@ -366,7 +382,7 @@ def parse_config(data: Any, *, path: str = CONFIG_FILE) -> Config:
         raise ConfigError(path, [_describe(e) for e in exc.errors()]) from None
     from personify.ingest.kinds import kind_problems  # kinds build on this module
 
-    problems = kind_problems(config.sources)
+    problems = kind_problems(config.sources) + attribute_role_clashes(config.sources)
     if problems:
         raise ConfigError(path, problems)
     return config
