@@ -1,3 +1,4 @@
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,25 @@ def test_an_attribute_declared_with_two_roles_names_both_sources() -> None:
     assert parse_config({"sources": sources}).sources["billing"].attributes["plan"].role == (
         "categorical"
     )
+
+
+def test_a_database_lookback_is_a_duration() -> None:
+    def lookback(value: object) -> object:
+        source = {"kind": "customers", "database": {"url": "postgresql://h/db", "table": "t"}}
+        if value is not None:
+            source["database"]["lookback"] = value  # type: ignore[index]
+        return parse_config({"sources": {"crm": source}}).sources["crm"].database.lookback
+
+    assert lookback(None) == dt.timedelta(minutes=15)  # the default
+    assert lookback("5 minutes") == dt.timedelta(seconds=300)
+    assert lookback("1h30m") == dt.timedelta(seconds=5400)
+    assert lookback(90) == lookback("90") == dt.timedelta(seconds=90)
+    assert lookback(0) == dt.timedelta(0)
+    problems = {
+        "soon": "expected a duration",
+        "-5 minutes": "lookback must not be negative",
+        True: "expected a duration",
+    }
+    for bad, why in problems.items():
+        with pytest.raises(ConfigError, match=f"sources.crm.database.lookback: {why}"):
+            lookback(bad)
