@@ -157,3 +157,33 @@ def test_init_over_a_workspace_names_the_force_flag(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "use --force" in " ".join(result.output.split())
     assert runner.invoke(app, ["init", str(tmp_path), "--force"]).exit_code == 0
+
+
+def test_check_reports_an_attribute_role_clash_before_reading_any_file(tmp_path: Path) -> None:
+    # The files do not exist: the clash is found in personify.yaml alone.
+    (tmp_path / "personify.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "sources": {
+                    "crm": {
+                        "kind": "customers",
+                        "path": "crm.csv",
+                        "attributes": {"plan": {"role": "categorical"}},
+                    },
+                    "billing": {
+                        "kind": "customer_attributes",
+                        "path": "billing.csv",
+                        "attributes": {"plan": {"role": "numeric"}},
+                    },
+                }
+            },
+            sort_keys=False,
+        )
+    )
+    result = runner.invoke(app, ["check", "-w", str(tmp_path)])
+    assert result.exit_code == 1
+    out = " ".join(result.output.split())  # Rich may wrap the line
+    assert "sources.billing.attributes.plan.role: 'numeric' but source 'crm'" in out
+    assert "declares it 'categorical'" in out
+    assert "crm.csv" not in out and "billing.csv" not in out  # no file was looked for
+    assert "Traceback" not in out

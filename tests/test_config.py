@@ -1,3 +1,4 @@
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,62 @@ def test_workspace_engine_applies_the_memory_limit(tmp_path: Path) -> None:
     with Workspace(tmp_path / "w") as ws:
         limit = ws.engine.scalar("SELECT current_setting('memory_limit')")
     assert limit.replace(" ", "").startswith(("286.1MiB", "300.0MB", "286MiB"))
+
+
+def test_an_attribute_declared_with_two_roles_names_both_sources() -> None:
+    sources = {
+        "crm": {
+            "kind": "customers",
+            "path": "crm.csv",
+            "attributes": {"plan": {"role": "categorical"}, "tenure": {"role": "numeric"}},
+        },
+        "billing": {
+            "kind": "customer_attributes",
+            "path": "billing.csv",
+            "attributes": {"plan": {"role": "numeric"}, "tenure": {"role": "numeric"}},
+        },
+        "survey": {
+            "kind": "customer_attributes",
+            "path": "survey.csv",
+            "attributes": {"plan": {"role": "text"}},
+        },
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"sources": sources})
+    problems = caught.value.problems
+    # Each later source is compared with the first that declared the name; 'tenure' agrees.
+    assert problems == [
+        "sources.billing.attributes.plan.role: 'numeric' but source 'crm' declares it "
+        "'categorical' (one name is one profile column: give both the same role, or one of "
+        "them another name)",
+        "sources.survey.attributes.plan.role: 'text' but source 'crm' declares it "
+        "'categorical' (one name is one profile column: give both the same role, or one of "
+        "them another name)",
+    ]
+    sources["billing"]["attributes"]["plan"]["role"] = "categorical"
+    sources["survey"]["attributes"]["plan"]["role"] = "categorical"
+    assert parse_config({"sources": sources}).sources["billing"].attributes["plan"].role == (
+        "categorical"
+    )
+
+
+def test_a_database_lookback_is_a_duration() -> None:
+    def lookback(value: object) -> object:
+        source = {"kind": "customers", "database": {"url": "postgresql://h/db", "table": "t"}}
+        if value is not None:
+            source["database"]["lookback"] = value  # type: ignore[index]
+        return parse_config({"sources": {"crm": source}}).sources["crm"].database.lookback
+
+    assert lookback(None) == dt.timedelta(minutes=15)  # the default
+    assert lookback("5 minutes") == dt.timedelta(seconds=300)
+    assert lookback("1h30m") == dt.timedelta(seconds=5400)
+    assert lookback(90) == lookback("90") == dt.timedelta(seconds=90)
+    assert lookback(0) == dt.timedelta(0)
+    problems = {
+        "soon": "expected a duration",
+        "-5 minutes": "lookback must not be negative",
+        True: "expected a duration",
+    }
+    for bad, why in problems.items():
+        with pytest.raises(ConfigError, match=f"sources.crm.database.lookback: {why}"):
+            lookback(bad)

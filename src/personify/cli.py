@@ -193,7 +193,13 @@ def ingest(
 
 def _print_ingest(result: Any) -> None:
     table = Table(
-        "source", "load", "rows loaded", "replaced", "quarantined", title=f"Load {result.batch_id}"
+        "source",
+        "load",
+        "rows loaded",
+        "replaced",
+        "deleted",
+        "quarantined",
+        title=f"Load {result.batch_id}",
     )
     for s in result.sources:
         table.add_row(
@@ -201,6 +207,7 @@ def _print_ingest(result: Any) -> None:
             s.mode,
             f"{s.rows_loaded:,}",
             f"{s.rows_replaced:,}",
+            f"{s.rows_deleted:,}",
             f"{s.rows_quarantined:,}",
         )
     console.print(table)

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import pytimeparse
 import yaml
 from pydantic import (
     BaseModel,
@@ -190,7 +191,40 @@ class DatabaseSpec(_Model):
     updated_at: str | None = Field(
         default=None, description="Column for incremental loads: only rows changed since the last"
     )
+    # PostgreSQL's now() is the start of the writing transaction, so a row can commit
+    # with an updated_at older than rows a load has already read. 15 minutes covers
+    # ordinary application transactions and some clock difference between application
+    # servers; re-reading that window costs little, as unchanged rows are known by hash.
+    lookback: dt.timedelta = Field(
+        default=dt.timedelta(minutes=15),
+        description="Re-read rows this much older than the last load's newest updated_at "
+        "('5 minutes', '2 hours', or seconds), to catch rows committed late",
+    )
     batch_rows: Annotated[int, Field(ge=100)] = 50_000
+
+    @field_validator("lookback", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> Any:
+        if isinstance(v, bool):  # YAML's `lookback: true` is no duration
+            raise ValueError("expected a duration such as '5 minutes', got a boolean")
+        if isinstance(v, str):
+            text = v.strip()
+            if re.fullmatch(r"\d+(\.\d+)?", text):
+                return float(text)  # a bare number is seconds, as an unquoted YAML one is
+            seconds = pytimeparse.parse(text)
+            if seconds is None:
+                raise ValueError(
+                    f"expected a duration such as '5 minutes', '2 hours' or '90s', got {v!r}"
+                )
+            return seconds
+        return v
+
+    @field_validator("lookback")
+    @classmethod
+    def _not_negative(cls, v: dt.timedelta) -> dt.timedelta:
+        if v < dt.timedelta(0):
+            raise ValueError("lookback must not be negative")
+        return v
 
     @model_validator(mode="after")
     def _table_or_query(self) -> DatabaseSpec:
@@ -335,6 +369,22 @@ class Config(_Model):
         return self
 
 
+def attribute_role_clashes(sources: dict[str, SourceSpec]) -> list[str]:
+    """An attribute name is one profile column, so every source declaring it needs one role."""
+    first: dict[str, tuple[str, str]] = {}  # attribute name -> (source, role)
+    problems = []
+    for source, spec in sources.items():
+        for name, attr in spec.attributes.items():
+            seen = first.setdefault(name, (source, attr.role))
+            if seen[1] != attr.role:
+                problems.append(
+                    f"sources.{source}.attributes.{name}.role: '{attr.role}' but source "
+                    f"'{seen[0]}' declares it '{seen[1]}' (one name is one profile column: "
+                    "give both the same role, or one of them another name)"
+                )
+    return problems
+
+
 def _describe(error: Any) -> str:
     loc = ".".join(str(p) for p in error["loc"])
     kind = error["type"]
@@ -366,7 +416,7 @@ def parse_config(data: Any, *, path: str = CONFIG_FILE) -> Config:
         raise ConfigError(path, [_describe(e) for e in exc.errors()]) from None
     from personify.ingest.kinds import kind_problems  # kinds build on this module
 
-    problems = kind_problems(config.sources)
+    problems = kind_problems(config.sources) + attribute_role_clashes(config.sources)
     if problems:
         raise ConfigError(path, problems)
     return config

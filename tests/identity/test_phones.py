@@ -148,3 +148,64 @@ def test_without_a_country_only_international_numbers_match_each_other(make_work
     assert _person(ws, "crm", "C1") != _person(ws, "cards", "L1")
     keys = {r[0] for r in ws.engine.sql(PHONE_KEYS).fetchall()}
     assert keys == {"0301234567", BERLIN, "015123456789", "+4915123456789"}
+
+
+GOLDEN_CRM = (
+    "customer_id,email,phone,signup_date\n"
+    "C1,ann@x.de,030 1234567,2020-01-01\n"
+    "C2,bob@x.de,+44 7700 900123,2020-01-01\n"  # possible, so loaded, but no valid number
+    "C3,cem@x.de,,2020-01-01\n"  # the phone comes from the loyalty sign-up
+    "C4,dora@x.de,+41 44 668 18 00,2020-01-01\n"  # Zurich, written internationally
+    "C5,eve@x.de,0151 2345 6789,2020-01-01\n"
+)
+GOLDEN_CARDS = (
+    "card_number,email,phone,joined_date\n"
+    "L3,cem@x.de,0151 98765432,2021-01-01\n"
+    "L5,eve@x.de,+44 7700 900123,2023-01-01\n"  # eve's latest phone is no valid number
+)
+
+
+def _golden_phones(ws) -> dict[str, str | None]:
+    rows = ws.engine.sql(
+        "SELECT customer_id, phone FROM golden_record WHERE customer_id IS NOT NULL"
+    ).fetchall()
+    return dict(rows)
+
+
+@pytest.mark.parametrize("keys", [None, ["customer_id", "email", "loyalty_card"]])
+def test_the_golden_record_carries_the_e164_phone_or_none(make_workspace, keys) -> None:
+    files = {
+        "crm": ("customers", "crm.csv", GOLDEN_CRM),
+        "cards": ("loyalty_members", "cards.csv", GOLDEN_CARDS),
+    }
+    ws = make_workspace(files, locale={"country": "DE"})
+    if keys is not None:  # phones not used for linking: the golden record still shows them
+        ws.config = ws.config.model_copy(
+            update={"identity": ws.config.identity.model_copy(update={"keys": keys})}
+        )
+    ws.ingest.run()
+    ws.identity.run()
+    # Worked out from the number plans: DE drops the national 0 and takes +49; CH is +41.
+    assert _golden_phones(ws) == {
+        "C1": BERLIN,
+        "C2": None,  # not the text as written
+        "C3": "+4915198765432",
+        "C4": "+41446681800",
+        # CRM before loyalty: its valid number wins over the card's invalid one.
+        "C5": "+4915123456789",
+    }
+
+
+def test_without_a_country_the_golden_record_shows_only_international_phones(
+    make_workspace,
+) -> None:
+    crm = (
+        "customer_id,email,phone\n"
+        "C1,,030 1234567\n"  # which country's 030? none can be told
+        "C2,,+49 30 1234567\n"
+        "C3,,0033 1 42 68 53 00\n"
+    )
+    ws = make_workspace({"crm": ("customers", "crm.csv", crm)})
+    ws.ingest.run()
+    ws.identity.run()
+    assert _golden_phones(ws) == {"C1": None, "C2": BERLIN, "C3": PARIS}

@@ -347,3 +347,218 @@ sources:
         assert ws.engine.sql("SELECT email FROM raw_crm WHERE customer_id = '3'").fetchall() == [
             ("z@x.com",)
         ]
+
+
+def _ids(ws: Workspace) -> dict[str, tuple[Any, ...]]:
+    return {r[0]: r for r in _raw(ws)}
+
+
+def test_records_deleted_in_the_database_leave_raw_and_quarantine(shop: str, db_workspace) -> None:
+    run_sql(
+        shop,
+        CUSTOMERS_DDL,
+        """INSERT INTO customers (id, email, birth, modified)
+        SELECT i, 'c' || i || '@x.com', '1990-01-01',
+               timestamptz '2024-01-01 00:00+00' + i * interval '1 day'
+        FROM generate_series(1, 6) i""",
+        "UPDATE customers SET birth = 'not a date' WHERE id = 6",  # quarantined
+    )
+    ws = db_workspace(crm=_crm(shop, batch_rows=100) | {"max_bad_fraction": 0.5})
+    first = ws.ingest.run()
+    assert (first.rows_loaded, first.rows_quarantined, first.sources[0].rows_deleted) == (5, 1, 0)
+    before = _ids(ws)
+
+    run_sql(
+        shop,
+        "DELETE FROM customers WHERE id IN (3, 6)",
+        """UPDATE customers SET email = 'new2@x.com', modified = '2024-06-01 00:00+00'
+        WHERE id = 2""",
+    )
+    second = ws.ingest.run()
+    load = second.sources[0]
+    assert (load.mode, load.rows_loaded, load.rows_replaced, load.rows_deleted) == (
+        "incremental",
+        1,
+        1,
+        1,  # record 3; record 6 was only in quarantine
+    )
+    after = _ids(ws)
+    assert set(after) == {"1", "2", "4", "5"}
+    for cid in ("1", "4", "5"):
+        assert after[cid] == before[cid]  # untouched, still from the first batch
+    assert after["2"][1] == "new2@x.com"
+    assert ws.engine.count("quarantine") == 0  # record 6 is gone from the database
+    deleted = ws.engine.sql("SELECT rows_deleted FROM load_batches ORDER BY seq").fetchall()
+    assert deleted == [(0,), (1,)]
+
+    third = ws.ingest.run()  # nothing deleted since
+    assert third.sources[0].rows_deleted == 0
+    assert set(_ids(ws)) == {"1", "2", "4", "5"}
+
+
+def test_a_query_source_loses_the_records_that_leave_its_result(shop: str, db_workspace) -> None:
+    run_sql(
+        shop,
+        "CREATE TABLE people (id int, email text, active boolean, modified timestamp)",
+        """INSERT INTO people SELECT i, 'p' || i || '@x.com', true,
+               timestamp '2024-01-01' + i * interval '1 hour'
+        FROM generate_series(1, 5) i""",
+    )
+    ws = db_workspace(
+        crm={
+            "kind": "customers",
+            "database": {
+                "url": shop,
+                # A '%' literal: read as it is, whether the read has parameters or not.
+                "query": "SELECT id, email, '100%' AS note, modified FROM people WHERE active",
+                "updated_at": "modified",
+            },
+            # The record id is built from the row: the deletion check builds it alike.
+            "columns": {"customer_id": {"expr": "'P-' || id"}},
+        }
+    )
+    ws.ingest.run()
+    run_sql(
+        shop,
+        "UPDATE people SET active = false WHERE id = 4",  # leaves the query's result
+        "DELETE FROM people WHERE id = 1",
+        "INSERT INTO people VALUES (6, 'p6@x.com', true, '2024-02-01')",
+    )
+    second = ws.ingest.run().sources[0]
+    assert (second.rows_loaded, second.rows_deleted) == (1, 2)
+    got = ws.engine.sql("SELECT customer_id, note FROM raw_crm ORDER BY customer_id").fetchall()
+    assert got == [("P-2", "100%"), ("P-3", "100%"), ("P-5", "100%"), ("P-6", "100%")]
+
+
+def test_a_row_committed_late_below_the_watermark_is_read_within_the_lookback(
+    shop: str, db_workspace
+) -> None:
+    run_sql(
+        shop,
+        CUSTOMERS_DDL,
+        """INSERT INTO customers (id, email, modified)
+        SELECT i, 'c' || i || '@x.com', timestamptz '2024-01-01 00:00+00' + i * interval '1 hour'
+        FROM generate_series(1, 10) i""",
+    )
+    ws = db_workspace(crm=_crm(shop, lookback="2 hours"))
+    ws.ingest.run()  # watermark: 2024-01-01 10:00 UTC (id 10)
+    # Committed after that load, stamped before its watermark (a long transaction).
+    run_sql(shop, "INSERT INTO customers (id, email, modified) VALUES (11, 'late@x.com', "
+                  "'2024-01-01 09:59+00')")  # fmt: skip
+    second = ws.ingest.run().sources[0]
+    # Read again: rows after 08:00 UTC, so ids 9 and 10 (unchanged) and the late 11.
+    assert (second.rows_loaded, second.rows_unchanged, second.rows_replaced) == (1, 2, 0)
+    assert ws.engine.sql("SELECT email FROM raw_crm WHERE customer_id = '11'").fetchall() == [
+        ("late@x.com",)
+    ]
+    assert ws.engine.count("raw_crm") == 11
+    # The newest row gone, the newest read (09:59) is below the old watermark: it stays.
+    run_sql(shop, "DELETE FROM customers WHERE id = 10")
+    third = ws.ingest.run().sources[0]
+    assert (third.rows_loaded, third.rows_unchanged, third.rows_deleted) == (0, 2, 1)
+    marks = ws.engine.sql("SELECT watermark FROM load_batches ORDER BY seq").fetchall()
+    assert marks == [("2024-01-01T10:00:00+00:00",)] * 3
+
+
+def test_without_a_lookback_a_late_row_is_missed(shop: str, db_workspace) -> None:
+    run_sql(
+        shop,
+        "CREATE TABLE customers (id int, modified timestamp)",
+        "INSERT INTO customers VALUES (1, '2024-01-01 10:00')",
+    )
+    ws = db_workspace(crm=_crm(shop, lookback=0) | {"columns": {"customer_id": {"source": "id"}}})
+    ws.ingest.run()
+    run_sql(shop, "INSERT INTO customers VALUES (2, '2024-01-01 09:59')")
+    assert ws.ingest.run().rows_loaded == 0  # what the lookback is for
+    assert ws.engine.count("raw_crm") == 1
+
+
+def test_a_transaction_committing_after_a_load_is_seen_by_the_next(shop: str, db_workspace) -> None:
+    run_sql(
+        shop,
+        """CREATE TABLE customers (id int PRIMARY KEY, email text,
+           modified timestamptz NOT NULL DEFAULT now())""",
+        "INSERT INTO customers (id, email) VALUES (1, 'a@x.com')",
+    )
+    ws = db_workspace(crm=_crm(shop) | {"columns": {"customer_id": {"source": "id"}}})
+    ws.ingest.run()
+    with psycopg.connect(shop) as slow:  # begins a transaction: now() is fixed from here
+        slow.execute("SELECT now()")
+        slow.execute("INSERT INTO customers (id, email) VALUES (2, 'slow@x.com')")
+        # Another writer commits a row stamped later; a load reads it, not the slow one.
+        run_sql(shop, "INSERT INTO customers (id, email) VALUES (3, 'quick@x.com')")
+        during = ws.ingest.run().sources[0]
+        assert during.rows_loaded == 1
+        slow.commit()
+    after = ws.ingest.run().sources[0]  # the default lookback (15 minutes) reaches row 2
+    # Rows 1 and 3, stamped seconds before, are read again and known unchanged.
+    assert (after.rows_loaded, after.rows_unchanged) == (1, 2)
+    assert sorted(r[0] for r in ws.engine.sql("SELECT customer_id FROM raw_crm").fetchall()) == [
+        "1",
+        "2",
+        "3",
+    ]
+
+
+def test_a_date_watermark_reads_its_own_day_again(shop: str) -> None:
+    run_sql(
+        shop,
+        "CREATE TABLE t (id int, modified date)",
+        "INSERT INTO t VALUES (1, '2024-04-08'), (2, '2024-04-09'), (3, '2024-04-10')",
+    )
+    engine = DuckDBEngine(":memory:")
+    spec = DatabaseSpec(url=shop, table="t", updated_at="modified", lookback="5 minutes")
+    staged = stage_database(engine, spec, "t", since="2024-04-09")
+    ids = engine.sql(f"SELECT id FROM {staged.table} ORDER BY id").fetchall()
+    assert ids == [(2,), (3,)]  # a row of 04-09 written after the last load is not missed
+    assert staged.watermark == "2024-04-10"
+
+
+def test_a_quarantined_row_read_again_unchanged_stays_in_quarantine(
+    shop: str, db_workspace
+) -> None:
+    run_sql(
+        shop,
+        CUSTOMERS_DDL,
+        """INSERT INTO customers (id, email, birth, modified)
+        SELECT i, 'c' || i || '@x.com', '1990-01-01',
+               timestamptz '2024-01-01 00:00+00' + i * interval '1 hour'
+        FROM generate_series(1, 20) i""",
+        "UPDATE customers SET birth = 'not a date' WHERE id = 20",  # the newest row
+    )
+    ws = db_workspace(crm=_crm(shop) | {"max_bad_fraction": 0.1})
+    assert ws.ingest.run().rows_quarantined == 1
+    again = ws.ingest.run().sources[0]  # row 20 is within the lookback: read again
+    assert (again.rows_loaded, again.rows_quarantined, again.rows_unchanged) == (0, 0, 1)
+    reasons = ws.engine.sql("SELECT reason FROM quarantine").fetchall()
+    assert len(reasons) == 1 and reasons[0][0].startswith("birth_date:")
+
+
+def test_the_ingest_command_reports_deleted_records(shop: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from personify.cli import app
+
+    run_sql(
+        shop,
+        "CREATE TABLE customers (id int, modified timestamp)",
+        "INSERT INTO customers SELECT i, timestamp '2024-01-01' + i * interval '1 day' "
+        "FROM generate_series(1, 4) i",
+    )
+    source = _crm(shop) | {"columns": {"customer_id": {"source": "id"}}}
+    Workspace.init(tmp_path / "ws", sources={"crm": source}).close()
+    runner = CliRunner()
+
+    def crm_row() -> dict[str, str]:
+        result = runner.invoke(app, ["ingest", "-w", str(tmp_path / "ws")])
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        (header,) = [ln for ln in lines if "rows loaded" in ln]
+        (row,) = [ln for ln in lines if ln.strip("│┃ ").startswith("crm")]
+        names = [c.strip() for c in header.strip("┃│ ").split("┃")]
+        return dict(zip(names, [c.strip() for c in row.strip("│ ").split("│")], strict=True))
+
+    assert crm_row()["deleted"] == "0"
+    run_sql(shop, "DELETE FROM customers WHERE id = 2")
+    second = crm_row()
+    assert (second["load"], second["rows loaded"], second["deleted"]) == ("incremental", "0", "1")

@@ -49,6 +49,27 @@ class IdentityResult:
     iterations: int
 
 
+# Who provides the golden record's fields: (priority, kind, field -> column, or None for
+# every field under its own name, recency column); lower priority wins.
+GOLDEN_PROVIDERS: list[tuple[int, str, dict[str, str] | None, str]] = [
+    (1, "customers", None, "signup_date"),
+    (
+        2,
+        "loyalty_members",
+        {
+            "first_name": "first_name",
+            "last_name": "last_name",
+            "email": "email",
+            "phone": "phone",
+            "postcode": "postcode",
+            "loyalty_card": "card_number",
+        },
+        "joined_date",
+    ),
+    (3, "orders", {"email": "email", "postcode": "shipping_postcode"}, "order_ts"),
+]
+
+
 class IdentityResolver:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
@@ -153,6 +174,7 @@ class IdentityResolver:
                 "_norm",
                 "_phone_raw",
                 "_phone_e164",
+                "_golden_phone",
                 "_nodes",
                 "_rec",
                 "_hubs",
@@ -209,8 +231,8 @@ class IdentityResolver:
         )
         in_sql = f"CASE id_type {cases} END" if cases else "NULL::VARCHAR"
         phones = ""
+        self._phone_map(progress)
         if PHONE in key_spaces:
-            self._phone_map(progress)
             phones = """UNION ALL SELECT 'phone', r.raw_value, e.id_value
                 FROM _phone_raw r JOIN _phone_e164 e USING (compact)"""
         engine.sql(
@@ -221,13 +243,23 @@ class IdentityResolver:
         )
 
     def _phone_map(self, progress: ProgressFn) -> None:
-        """``_phone_raw`` (raw -> compact form) and ``_phone_e164`` (compact -> E.164 or NULL)."""
+        """``_phone_raw`` (raw -> compact form) and ``_phone_e164`` (compact -> E.164 or NULL).
+
+        Of the phones that identify persons and of those the golden record shows (which
+        are there even when ``identity.keys`` leaves phones out), each normalised once.
+        """
         engine = self.workspace.engine
         region = self.workspace.config.locale.country
+        shown = [
+            f"SELECT CAST(r.{quote_ident(column)} AS VARCHAR) FROM {quote_ident('raw_' + name)} r"
+            for name, column in self._golden_phone_columns()
+        ]
+        raw = " UNION ALL ".join(["SELECT raw_value FROM _raw_ids WHERE id_type = 'phone'", *shown])
         engine.sql(
-            """CREATE OR REPLACE TEMP TABLE _phone_raw AS
+            f"""CREATE OR REPLACE TEMP TABLE _phone_raw AS
             SELECT raw_value, phone_compact(raw_value) AS compact
-            FROM (SELECT DISTINCT raw_value FROM _raw_ids WHERE id_type = 'phone')"""
+            FROM (SELECT DISTINCT raw_value FROM ({raw}) AS p(raw_value)
+                  WHERE raw_value IS NOT NULL)"""
         )
         # Ordered by the last digits, the forms of one number ("07412345678",
         # "+447412345678", "7412345678") share a chunk, whose validity cache then
@@ -252,6 +284,16 @@ class IdentityResolver:
             engine.append_arrow("_phone_e164", chunk)
             progress("phones", 0.05 + 0.1 * min(1.0, (start + PHONE_CHUNK) / total))
         engine.sql("DROP TABLE _phone_todo")
+
+    def _golden_phone_columns(self) -> list[tuple[str, str]]:
+        """(source, column) of every loaded phone the golden record may show."""
+        loaded = self.workspace.loaded_sources()
+        out = []
+        for _, kind, cmap, _ in GOLDEN_PROVIDERS:
+            column = (cmap or {"phone": "phone"}).get("phone")
+            if column is not None:
+                out += [(name, column) for name, spec in loaded.items() if spec.kind == kind]
+        return out
 
     def _connected_components(self, progress: ProgressFn) -> int:
         """Label propagation with pointer jumping: each node takes the smallest label
@@ -304,39 +346,41 @@ class IdentityResolver:
             "marketing_consent": "BOOLEAN",
             "loyalty_card": "VARCHAR",
         }
-        # (priority, kind, column map, recency column); lower priority wins.
-        providers = [
-            (1, "customers", {f: f for f in fields}, "signup_date"),
-            (
-                2,
-                "loyalty_members",
-                {
-                    "first_name": "first_name",
-                    "last_name": "last_name",
-                    "email": "email",
-                    "phone": "phone",
-                    "postcode": "postcode",
-                    "loyalty_card": "card_number",
-                },
-                "joined_date",
-            ),
-            (3, "orders", {"email": "email", "postcode": "shipping_postcode"}, "order_ts"),
-        ]
+        # The phone as E.164, or nothing: a number that cannot be placed in a country
+        # (invalid, or national with no locale.country) is no number to show or call.
+        engine.sql(
+            """CREATE OR REPLACE TEMP TABLE _golden_phone AS
+            SELECT r.raw_value, e.id_value AS phone
+            FROM _phone_raw r JOIN _phone_e164 e USING (compact)
+            WHERE starts_with(e.id_value, '+')"""
+        )
         parts = []
-        for priority, kind, cmap, recency in providers:
+        for priority, kind, cmap, recency in GOLDEN_PROVIDERS:
+            cmap = cmap or {f: f for f in fields}
             for name, spec in loaded.items():
                 if spec.kind != kind:
                     continue
                 rid = KINDS[kind].record_id
                 cols = ", ".join(
-                    f"CAST({cmap[f]} AS {t}) AS {f}" if f in cmap else f"NULL::{t} AS {f}"
+                    "p.phone AS phone"
+                    if f == "phone" and f in cmap
+                    else f"CAST(r.{quote_ident(cmap[f])} AS {t}) AS {f}"
+                    if f in cmap
+                    else f"NULL::{t} AS {f}"
                     for f, t in fields.items()
+                )
+                phone = (
+                    "LEFT JOIN _golden_phone p "
+                    f"ON p.raw_value = CAST(r.{quote_ident(cmap['phone'])} AS VARCHAR)"
+                    if "phone" in cmap
+                    else ""
                 )
                 parts.append(
                     f"SELECT l.person_id, {priority} AS _priority, "
-                    f"CAST({recency} AS TIMESTAMP) AS _recency, {cols} "
-                    f"FROM raw_{name} r JOIN identity_links l "
-                    f"ON l.source = '{name}' AND l.record_id = CAST(r.{rid} AS VARCHAR)"
+                    f"CAST(r.{quote_ident(recency)} AS TIMESTAMP) AS _recency, {cols} "
+                    f"FROM {quote_ident('raw_' + name)} r JOIN identity_links l "
+                    f"ON l.source = {quote_literal(name)} "
+                    f"AND l.record_id = CAST(r.{quote_ident(rid or '')} AS VARCHAR) {phone}"
                 )
         pick = ",\n".join(
             f"arg_min({f}, _priority * 1e11 - coalesce(epoch(_recency), 0)) "

@@ -7,8 +7,11 @@ readers' (``_readers.Staged``): the columns as read, ``_row`` (1..n) and
 ``_line`` (NULL: a database row has no line).
 
 With ``updated_at`` the read is incremental: only rows changed after ``since``
-(the previous load's watermark), in a stable order (updated_at, then every
-column), and the new watermark is the largest updated_at read.
+(the previous load's watermark) less ``lookback`` (rows committed late), in a
+stable order (updated_at, then every column), and the new watermark is the
+largest updated_at read. Such a read can also stage every record's key columns
+(``key_fields``), in the same snapshot, so the loader can tell which records
+were deleted.
 
 We read with psycopg rather than DuckDB's postgres extension, which cannot be
 downloaded where Personify may run (the extension is fetched at first use).
@@ -52,6 +55,8 @@ _ARROW_TYPES: dict[int, pa.DataType] = {
     _TIMESTAMP: pa.timestamp("us"),
     _TIMESTAMPTZ: pa.timestamp("us"),  # as UTC wall time, like every timestamp in raw_*
 }
+# updated_at types a lookback (an interval) can be taken from.
+_MOMENT_TYPES = {_DATE: "date", _TIMESTAMP: "timestamp", _TIMESTAMPTZ: "timestamptz"}
 _MAX_DECIMAL_PRECISION = 38  # what Arrow's decimal128 (and DuckDB's DECIMAL) hold
 
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -99,7 +104,12 @@ def describe(spec: DatabaseSpec, name: str) -> str:
 
 
 def stage_database(
-    engine: DuckDBEngine, spec: DatabaseSpec, name: str, *, since: object | None = None
+    engine: DuckDBEngine,
+    spec: DatabaseSpec,
+    name: str,
+    *,
+    since: object | None = None,
+    key_fields: list[str] | None = None,
 ) -> Staged:
     url = expand_url(spec.url, name)
     shown = display_url(url)
@@ -117,6 +127,9 @@ def stage_database(
         raise fail(f"cannot connect to {shown}", exc) from None
     try:
         con.read_only = True  # a query is only ever read: no function in it can write
+        # The changed rows and the keys come from one snapshot: a row added or deleted
+        # between two reads would otherwise be loaded and then taken for deleted.
+        con.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         origin = _origin(con, spec)
         try:
             columns = _describe_columns(con, origin)
@@ -130,17 +143,48 @@ def stage_database(
         stage = f"_stage_{name}"
         schema = pa.schema([(c.name, _arrow_type(c)) for c in columns])
         _create_stage(engine, stage, schema)
+        label = describe(spec, name)
+        keys = None
         try:
-            label = describe(spec, name)
             top = _stream(con, engine, stage, select, params, schema, spec, label)
+            if key_fields is not None:
+                keys = _stage_keys(con, engine, origin, columns, key_fields, spec, name, label)
+            con.rollback()
         except psycopg.Error as exc:
             raise fail(f"reading {_what(spec)} from {shown} failed", exc) from None
     finally:
         con.close()
-    # Nothing changed: the next load starts from the same point.
-    watermark = since if top is None else _watermark_text(top, columns, spec)
+    # Nothing changed (or only rows below it, read again): the next load starts from the
+    # same point.
+    watermark = since
+    if top is not None and (since is None or not _before(top, since)):
+        watermark = _watermark_text(top, columns, spec)
     fields = [c.name for c in columns]
-    return Staged(stage, fields, None, files=[describe(spec, name)], watermark=watermark)
+    return Staged(stage, fields, None, files=[describe(spec, name)], watermark=watermark, keys=keys)
+
+
+def _stage_keys(
+    con: psycopg.Connection[Any],
+    engine: DuckDBEngine,
+    origin: str,
+    columns: Sequence[Any],
+    key_fields: list[str],
+    spec: DatabaseSpec,
+    name: str,
+    label: str,
+) -> str | None:
+    """Every row's ``key_fields`` only, streamed like the rows; None if one is missing
+    (the loader then reports the missing column)."""
+    wanted = [c for c in columns if c.name in key_fields]
+    if len(wanted) != len(set(key_fields)):
+        return None
+    items = ", ".join(_select_item(c) for c in wanted)
+    select = f"SELECT {items} FROM {origin} AS _q"
+    table = f"_keys_{name}"
+    schema = pa.schema([(c.name, _arrow_type(c)) for c in wanted])
+    _create_stage(engine, table, schema)
+    _stream(con, engine, table, select, [], schema, spec, label, track_updated_at=False)
+    return table
 
 
 def _password(url: str) -> str | None:
@@ -229,15 +273,24 @@ def _select(
 ) -> tuple[str, list[object]]:
     items = ", ".join(_select_item(c) for c in columns)
     query = f"SELECT {items} FROM {origin} AS _q"
-    if spec.query:
-        query = query.replace("%", "%%")  # a literal '%' in the user's query, not a placeholder
     params: list[object] = []
     if spec.updated_at:
         updated = quote_ident(spec.updated_at)
         if since is not None:
-            # A bound text parameter: PostgreSQL casts it to the column's own type.
-            query += f" WHERE _q.{updated} > %s"
-            params.append(str(since))
+            if spec.query:  # a literal '%' in the user's query, not a placeholder
+                query = query.replace("%", "%%")
+            (code,) = [c.type_code for c in columns if c.name == spec.updated_at]
+            moment = _MOMENT_TYPES.get(code)
+            if moment and spec.lookback:
+                # From a little before the watermark: rows committed after the last load
+                # by a transaction that began before it (a date steps back to the day
+                # before, so rows of the watermark's own day are read again).
+                query += f" WHERE _q.{updated} > CAST(%s AS {moment}) - %s"
+                params += [str(since), spec.lookback]
+            else:
+                # A bound text parameter: PostgreSQL casts it to the column's own type.
+                query += f" WHERE _q.{updated} > %s"
+                params.append(str(since))
         position = [c.name for c in columns].index(spec.updated_at) + 1
         others = [str(i) for i in range(1, len(columns) + 1) if i != position]
         query += " ORDER BY " + ", ".join([f"{position} NULLS FIRST", *others])
@@ -269,12 +322,14 @@ def _stream(
     schema: pa.Schema,
     spec: DatabaseSpec,
     label: str,
+    *,
+    track_updated_at: bool = True,
 ) -> object | None:
     """Append the rows batch by batch; return the largest updated_at read."""
     rows_done = 0
     watermark: Any = None
-    updated_at = spec.updated_at
-    with con.cursor(name="personify_read") as cur:
+    updated_at = spec.updated_at if track_updated_at else None
+    with con.cursor(name=f"personify_read_{stage}") as cur:
         cur.itersize = spec.batch_rows
         cur.execute(select, params or None)
         while True:
@@ -296,7 +351,6 @@ def _stream(
             finally:
                 engine.con.unregister(view)
             rows_done += len(rows)
-    con.rollback()
     return watermark
 
 
@@ -316,6 +370,22 @@ def _decimals_or_none(values: Sequence[Any], arrow_type: pa.DataType) -> Sequenc
     if pa.types.is_decimal(arrow_type):
         return [v if v is None or v.is_finite() else None for v in values]
     return values
+
+
+def _before(top: Any, since: object) -> bool:
+    """Whether the newest value read is older than the previous watermark (only rows
+    within the lookback were read): the watermark then stays where it was."""
+    try:
+        if isinstance(top, dt.datetime):
+            mark = dt.datetime.fromisoformat(str(since))
+            if mark.tzinfo is not None:  # timestamptz marks are UTC, like the values read
+                mark = mark.astimezone(dt.UTC).replace(tzinfo=None)
+            return bool(top < mark)
+        if isinstance(top, dt.date):
+            return bool(top < dt.date.fromisoformat(str(since)))
+    except ValueError:
+        return False
+    return False  # read without a lookback: every value is above the watermark
 
 
 def _watermark_text(value: Any, columns: Sequence[Any], spec: DatabaseSpec) -> str:

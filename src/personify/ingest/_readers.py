@@ -44,6 +44,9 @@ class Staged:
     json: bool = False
     files: list[str] = field(default_factory=list)  # the ``_file`` names, in load order
     watermark: object | None = None  # database sources: the largest updated_at read
+    # A partial database read: every record's key columns as the source holds them now
+    # (same fields, _file, _row and _line), to find the records deleted there.
+    keys: str | None = None
 
 
 def resolve_paths(base_dir: Path, spec: SourceSpec) -> list[Path]:

@@ -30,7 +30,7 @@ from personify.config import ColumnSpec, SourceSpec
 from personify.errors import SourceError
 from personify.ingest._columns import CompiledColumn, compile_column, register_checks
 from personify.ingest._database import describe, stage_database
-from personify.ingest._incremental import drop_superseded_quarantine
+from personify.ingest._incremental import drop_deleted_quarantine, drop_superseded_quarantine
 from personify.ingest._readers import (
     Staged,
     json_path,
@@ -79,6 +79,7 @@ BATCH_COLUMNS = {
     "fingerprint": "VARCHAR",
     "mapping": "VARCHAR",
     "watermark": "VARCHAR",
+    "rows_deleted": "BIGINT",
 }
 
 
@@ -92,6 +93,7 @@ class SourceLoad:
     mode: str = "full"  # full | incremental | unchanged
     rows_replaced: int = 0  # loaded rows that replaced an older version (same record id)
     rows_unchanged: int = 0  # rows already in the workspace
+    rows_deleted: int = 0  # loaded records no longer in the source (database sources)
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,8 @@ class Ingest:
                 engine.sql(
                     "INSERT INTO load_batches (batch_id, loaded_at, source, file, rows_loaded, "
                     "rows_quarantined, seq, mode, rows_replaced, rows_unchanged, fingerprint, "
-                    "mapping, watermark) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "mapping, watermark, rows_deleted) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         batch_id,
                         loaded_at,
@@ -181,6 +184,7 @@ class Ingest:
                         previous.fingerprint,
                         previous.mapping,
                         previous.watermark,
+                        load.rows_deleted,
                     ],
                 )
         progress("load", 1.0)
@@ -276,8 +280,8 @@ class _SourceLoader:
                 )
             if not full_refresh and same_mapping and previous is not None:
                 since = previous.watermark
-        staged = self._stage(since)
         self.partial_read = since is not None
+        staged = self._stage(since, key_fields=self._key_fields() if self.partial_read else None)
         if staged.watermark is not None:
             now = _Previous(fingerprint, mapping, str(staged.watermark))
         incremental = not full_refresh and same_mapping
@@ -290,7 +294,7 @@ class _SourceLoader:
             log.info("source %s: rows were removed or edited; rebuilding it", self.name)
             incremental = False
         load = self._write(staged, checked, incremental=incremental)
-        for tmp in (staged.table, checked, staged.rejects):
+        for tmp in (staged.table, checked, staged.rejects, staged.keys):
             if tmp:
                 self.engine.sql(f"DROP TABLE IF EXISTS {tmp}")
         return load, now
@@ -303,9 +307,11 @@ class _SourceLoader:
         ).fetchone()
         return _Previous(*row) if row else None
 
-    def _stage(self, since: str | None = None) -> Staged:
+    def _stage(self, since: str | None = None, *, key_fields: list[str] | None = None) -> Staged:
         if self.spec.database is not None:
-            return stage_database(self.engine, self.spec.database, self.name, since=since)
+            return stage_database(
+                self.engine, self.spec.database, self.name, since=since, key_fields=key_fields
+            )
         fmt = self.spec.file_format
         path = self.paths[0] if len(self.paths) == 1 else self.spec.path
         try:
@@ -464,6 +470,71 @@ class _SourceLoader:
         )
         return int(gone) == 0
 
+    def _key_fields(self) -> list[str]:
+        """The source's own columns the record key is read from (an ``expr:`` reads several)."""
+        from personify.ingest.expressions import ExpressionError, referenced_columns
+
+        columns = effective_columns(self.spec)[0]
+        fields: list[str] = []
+        for key in self._record_key_names():
+            spec = columns.get(key)
+            if spec is None:
+                continue  # an unknown record_key column: reported by _record_key
+            try:
+                used = referenced_columns(spec.expr) if spec.expr else [spec.source or key]
+            except ExpressionError:
+                continue  # reported, with its position, when the column is compiled
+            if {"_row", "_line"} & set(used):
+                raise SourceError(
+                    f"source '{self.name}': record key '{key}' uses _row or _line, which a "
+                    "database row does not keep from one read to the next; build it from "
+                    "the row's columns"
+                )
+            fields += [f for f in used if f not in fields and f not in ROW_FIELDS]
+        return fields
+
+    def _delete_gone(self, staged: Staged) -> int:
+        """Remove the loaded (and quarantined) records whose key the source no longer has."""
+        if staged.keys is None:
+            return 0
+        engine = self.engine
+        fields = self._key_fields()
+        keys_staged = Staged(staged.keys, fields, None)
+        columns = effective_columns(self.spec)[0]
+        key = self._record_key_names()
+        values, texts = [], []
+        for i, k in enumerate(key):
+            raw = self._raw_sql(k, columns[k], keys_staged, set(fields)) or "NULL"
+            compiled = compile_column(
+                k,
+                columns[k],
+                raw,
+                text_ref=f"__t{i}",
+                value_ref=f"__v{i}",
+                personal=k in PERSONAL_COLUMNS or bool(columns[k].key),
+                locale=self.workspace.config.locale,
+                today=dt.date.today(),
+            )
+            texts.append(f"{compiled.text} AS __t{i}")
+            values.append(f"{compiled.value} AS {quote_ident(k)}")
+        current = f"_current_{self.name}"
+        engine.sql(
+            f"""CREATE OR REPLACE TEMP TABLE {current} AS
+            SELECT DISTINCT {", ".join(values)}
+            FROM (SELECT {", ".join(texts)} FROM {staged.keys})"""
+        )
+        same = " AND ".join(
+            f"r.{quote_ident(k)} IS NOT DISTINCT FROM c.{quote_ident(k)}" for k in key
+        )
+        before = engine.count(self.raw)
+        engine.sql(
+            f"""DELETE FROM {self.raw} r
+            WHERE NOT EXISTS (SELECT 1 FROM {current} c WHERE {same})"""
+        )
+        engine.sql(f"DROP TABLE {current}")
+        drop_deleted_quarantine(engine, self.name, staged.keys, fields)
+        return before - engine.count(self.raw)
+
     def _record_key_names(self) -> list[str]:
         """``record_key:``, else the kind's record id when a record is one row."""
         kind = KINDS[self.spec.kind]
@@ -531,11 +602,11 @@ class _SourceLoader:
             )
         else:
             engine.sql("DELETE FROM quarantine WHERE source = ?", [self.name])
+        deleted = 0
         if self.partial_read:
             # Only changed rows were read: a quarantined record read again has a new version.
-            columns = effective_columns(self.spec)[0]
-            key_fields = [columns[k].source or k for k in self._record_key_names()]
-            drop_superseded_quarantine(engine, self.name, staged.table, key_fields)
+            drop_superseded_quarantine(engine, self.name, staged.table, self._key_fields(), checked)
+            deleted = self._delete_gone(staged)
         else:
             # Quarantined rows no longer in the file were fixed or removed there.
             rejected = staged.rejects or "(SELECT NULL AS text)"
@@ -564,6 +635,7 @@ class _SourceLoader:
             "incremental" if incremental else "full",
             replaced,
             unchanged,
+            deleted,
         )
 
     def _replace_raw(self, checked: str, keep: str) -> None:
@@ -647,7 +719,9 @@ def _ensure_table(engine: DuckDBEngine, name: str, columns: dict[str, str]) -> N
 
 def _mapping_hash(spec: SourceSpec, locale: dict[str, Any]) -> str:
     """What the typed values depend on: the mapping and locale (not where the file lives)."""
-    data: dict[str, Any] = spec.model_dump(mode="json", exclude={"path", "max_bad_fraction"})
+    # How far back a database read looks changes which rows are read, not their values.
+    exclude: dict[str, Any] = {"path": True, "max_bad_fraction": True, "database": {"lookback"}}
+    data: dict[str, Any] = spec.model_dump(mode="json", exclude=exclude)
     data["locale"] = locale
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 

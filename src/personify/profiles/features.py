@@ -300,22 +300,20 @@ class Catalogue:
     """
 
     def __init__(self, config: Config) -> None:
+        from personify.config import attribute_role_clashes
         from personify.errors import ConfigError
 
         attributes: dict[str, CustomAttribute] = {}
         scales: dict[str, SurveyScale] = {}
         self.answers: list[OpenAnswer] = []
-        problems: list[str] = []
+        # parse_config reports these already; a Config built in code may still hold them.
+        problems = attribute_role_clashes(config.sources)
+        if problems:
+            raise ConfigError("personify.yaml", problems)
         for source, spec in config.sources.items():
             for name, attr in spec.attributes.items():
                 column = f"{ATTRIBUTE_PREFIX}{name}"
                 seen = attributes.get(column)
-                if seen is not None and seen.role != attr.role:
-                    problems.append(
-                        f"sources.{source}.attributes.{name}.role: '{attr.role}' but source "
-                        f"'{seen.sources[0]}' declares it '{seen.role}'"
-                    )
-                    continue
                 attributes[column] = CustomAttribute(
                     name,
                     column,
@@ -336,8 +334,6 @@ class Catalogue:
                     (*seen_scale.sources, source) if seen_scale else (source,),
                 )
             self.answers += [OpenAnswer(source, n, a.label) for n, a in spec.answers.items()]
-        if problems:
-            raise ConfigError("personify.yaml", problems)
         self.attributes = attributes
         self.scales = scales
 
