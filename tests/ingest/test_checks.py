@@ -23,7 +23,8 @@ addresses = st.one_of(
 
 @settings(max_examples=400, deadline=None)
 @given(addresses)
-@example("_@00--0.com")  # a Punycode-reserved label, once let through
+@example("_@00--0.com")  # Punycode-reserved labels, once let through
+@example("_@0---0.com")
 def test_fast_path_accepts_only_valid_addresses(address: str) -> None:
     fast = _CON.execute(_SQL, [address]).fetchone()[0]
     if fast:

@@ -53,7 +53,7 @@ _PLAIN_EMAIL = (
 # email-validator's special-use names, which no address may use.
 _SPECIAL_USE = r"(?i)\.(arpa|invalid|local|localhost|onion|test)$"
 # A domain label with '--' in its third and fourth places is reserved for Punycode.
-_RESERVED_LABEL = r"[@.][a-z0-9]{2}--"
+_RESERVED_LABEL = r"[@.][a-z0-9-]{2}--"
 
 
 def _plain_email(text: str) -> str:
@@ -79,6 +79,12 @@ class CompiledColumn:
     text: str  # SQL of the trimmed, mapped raw text (what quarantine messages quote)
     value: str  # SQL of the typed value, over text_ref
     check: str  # SQL of the problem text, NULL when the value is fine; over both refs
+
+
+def absent_column(spec: ColumnSpec) -> CompiledColumn:
+    """A column the file does not have: empty, typed, never a problem."""
+    empty = f"CAST(NULL AS {SQL_TYPES[spec.type or 'string']})"
+    return CompiledColumn(text="CAST(NULL AS VARCHAR)", value=empty, check="CAST(NULL AS VARCHAR)")
 
 
 def clean_text(raw: str) -> str:

@@ -28,7 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from personify.config import ColumnSpec, SourceSpec
 from personify.errors import SourceError
-from personify.ingest._columns import CompiledColumn, compile_column, register_checks
+from personify.ingest._columns import (
+    CompiledColumn,
+    absent_column,
+    compile_column,
+    register_checks,
+)
 from personify.ingest._database import describe, stage_database
 from personify.ingest._incremental import drop_deleted_quarantine, drop_superseded_quarantine
 from personify.ingest._readers import (
@@ -333,7 +338,9 @@ class _SourceLoader:
             if raw is None:
                 if col in declared or cspec.required:
                     missing.append(cspec.source or col)
-                raw = "NULL"
+                # Not in the file: an empty column, with nothing to check.
+                compiled[col] = absent_column(cspec)
+                continue
             compiled[col] = compile_column(
                 col,
                 cspec,
@@ -607,7 +614,7 @@ class _SourceLoader:
             # Only changed rows were read: a quarantined record read again has a new version.
             drop_superseded_quarantine(engine, self.name, staged.table, self._key_fields(), checked)
             deleted = self._delete_gone(staged)
-        else:
+        elif incremental:  # (a full load has just emptied the source's quarantine)
             # Quarantined rows no longer in the file were fixed or removed there.
             rejected = staged.rejects or "(SELECT NULL AS text)"
             rejected_hash = self.engine.row_hash("j.text")
