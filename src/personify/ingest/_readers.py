@@ -44,6 +44,7 @@ class Staged:
     json: bool = False
     files: list[str] = field(default_factory=list)  # the ``_file`` names, in load order
     watermark: object | None = None  # database sources: the largest updated_at read
+    view: bool = False  # ``table`` is a view over the files (read where it is used)
     # A partial database read: every record's key columns as the source holds them now
     # (same fields, _file, _row and _line), to find the records deleted there.
     keys: str | None = None
@@ -138,6 +139,8 @@ def _append(engine: DuckDBEngine, stage: str, table: str, label: str, *, first: 
 
 
 def _stage_parquet(engine: DuckDBEngine, paths: list[Path], labels: list[str], name: str) -> Staged:
+    # A view, not a copy: Parquet is typed and numbers its rows, so the load reads
+    # the files once, straight into the checks.
     stage = f"_stage_{name}"
     files = "[" + ", ".join(quote_literal(str(p)) for p in paths) + "]"
     by_path = " ".join(
@@ -146,7 +149,7 @@ def _stage_parquet(engine: DuckDBEngine, paths: list[Path], labels: list[str], n
     )
     try:
         engine.sql(
-            f"""CREATE OR REPLACE TEMP TABLE {stage} AS
+            f"""CREATE OR REPLACE TEMP VIEW {stage} AS
             SELECT * EXCLUDE (filename, file_row_number),
                    CASE filename {by_path} END AS _file,
                    file_row_number + 1 AS _row, NULL::BIGINT AS _line
@@ -156,7 +159,7 @@ def _stage_parquet(engine: DuckDBEngine, paths: list[Path], labels: list[str], n
     except Exception as exc:
         raise SourceError(f"cannot read as Parquet: {str(exc).splitlines()[0]}") from exc
     fields = [r[0] for r in engine.sql(f"DESCRIBE {stage}").fetchall() if r[0] not in META]
-    return Staged(stage, fields, None, files=labels)
+    return Staged(stage, fields, None, files=labels, view=True)
 
 
 def _stage_jsonl(engine: DuckDBEngine, path: Path, part: str) -> tuple[str, list[str], str]:

@@ -299,7 +299,9 @@ class _SourceLoader:
             log.info("source %s: rows were removed or edited; rebuilding it", self.name)
             incremental = False
         load = self._write(staged, checked, incremental=incremental)
-        for tmp in (staged.table, checked, staged.rejects, staged.keys):
+        if staged.view:
+            self.engine.sql(f"DROP VIEW IF EXISTS {staged.table}")
+        for tmp in (None if staged.view else staged.table, checked, staged.rejects, staged.keys):
             if tmp:
                 self.engine.sql(f"DROP TABLE IF EXISTS {tmp}")
         return load, now
