@@ -71,11 +71,13 @@ _OFFSET = r"([+-][0-9]{2}(:?[0-9]{2})?|[zZ])$"
 
 @dataclass(frozen=True)
 class CompiledColumn:
-    """A column's SQL in three steps, each over the one before (computed once per row).
+    """A column's SQL in four steps, each over the one before (computed once per row).
 
-    ``text`` reads the row; ``value`` reads the text by its column name (``text_ref``);
-    ``check`` reads both by name (``text_ref``, ``value_ref``)."""
+    ``raw`` reads the row; ``text`` reads the raw value by its name (``raw_ref``);
+    ``value`` reads the text (``text_ref``); ``check`` reads both (``text_ref``,
+    ``value_ref``)."""
 
+    raw: str  # SQL of the raw value over the staged row (a field, a JSON path, an expr:)
     text: str  # SQL of the trimmed, mapped raw text (what quarantine messages quote)
     value: str  # SQL of the typed value, over text_ref
     check: str  # SQL of the problem text, NULL when the value is fine; over both refs
@@ -84,7 +86,8 @@ class CompiledColumn:
 def absent_column(spec: ColumnSpec) -> CompiledColumn:
     """A column the file does not have: empty, typed, never a problem."""
     empty = f"CAST(NULL AS {SQL_TYPES[spec.type or 'string']})"
-    return CompiledColumn(text="CAST(NULL AS VARCHAR)", value=empty, check="CAST(NULL AS VARCHAR)")
+    nothing = "CAST(NULL AS VARCHAR)"
+    return CompiledColumn(raw=nothing, text=nothing, value=empty, check=nothing)
 
 
 def clean_text(raw: str) -> str:
@@ -105,6 +108,7 @@ def compile_column(
     spec: ColumnSpec,
     raw: str,
     *,
+    raw_ref: str,
     text_ref: str,
     value_ref: str,
     personal: bool,
@@ -113,7 +117,7 @@ def compile_column(
 ) -> CompiledColumn:
     """SQL for ``name``'s typed value from ``raw`` (an SQL expression over the staged row)."""
     col_type = spec.type or "string"
-    text = clean_text(raw)
+    text = clean_text(raw_ref)
     mapped = _value_map(text, spec.values) if spec.values else text
     value = _typed(text_ref, col_type, spec)
     if col_type == "number" and spec.currency:
@@ -159,7 +163,7 @@ def compile_column(
             f"THEN {problem('not a phone number')}"
         )
     check = "CASE " + " ".join(checks) + " END"
-    return CompiledColumn(text=mapped, value=value, check=check)
+    return CompiledColumn(raw=raw, text=mapped, value=value, check=check)
 
 
 def _holds(name: str, spec: ColumnSpec, key: str) -> bool:

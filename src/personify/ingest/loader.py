@@ -347,6 +347,7 @@ class _SourceLoader:
                 col,
                 cspec,
                 raw,
+                raw_ref=f"__r{i}",
                 text_ref=f"__t{i}",
                 value_ref=f"__v{i}",
                 personal=col in PERSONAL_COLUMNS or bool(cspec.key),
@@ -393,8 +394,8 @@ class _SourceLoader:
         """Write the typed rows into ``into``: the raw table's columns, then ``_line``,
         ``_problems`` ('' when good) and ``_failing`` (the columns that failed).
 
-        One statement, three nested steps (text, typed value, check), so each column's
-        text, value and check is computed once per row."""
+        One statement, four nested steps (raw value, text, typed value, check), so each
+        is computed once per row (a JSON path is extracted once, not once per use)."""
         compiled = self._columns(staged)
         used = {c.source or n for n, c in effective_columns(self.spec)[0].items()}
         # Columns no mapping uses are kept as they are, for later stages and users.
@@ -404,6 +405,7 @@ class _SourceLoader:
             inner_extras.append("_json AS _record")
             extras.append("_record")
         refs = list(enumerate(compiled.items()))
+        raws = ", ".join(f"{c.raw} AS __r{i}" for i, (_, c) in refs)
         texts = ", ".join(f"{c.text} AS __t{i}" for i, (_, c) in refs)
         values = ", ".join(f"{c.value} AS __v{i}" for i, (_, c) in refs)
         checks = ", ".join(f"{c.check} AS __c{i}" for i, (_, c) in refs)
@@ -428,9 +430,10 @@ class _SourceLoader:
                    concat_ws(',', {failing}) AS _failing
             FROM (SELECT *, {checks}
                   FROM (SELECT *, {values}
-                        FROM (SELECT {", ".join([*inner_extras, "_file", "_row", "_line"])},
-                                     {row_hash} AS _row_hash, {texts}
-                              FROM {staged.table})))"""
+                        FROM (SELECT *, {texts}
+                              FROM (SELECT {", ".join([*inner_extras, "_file", "_row", "_line"])},
+                                           {row_hash} AS _row_hash, {raws}
+                                    FROM {staged.table}))))"""
         )
         key = self._record_key(compiled)
         if key:
@@ -511,26 +514,28 @@ class _SourceLoader:
         keys_staged = Staged(staged.keys, fields, None)
         columns = effective_columns(self.spec)[0]
         key = self._record_key_names()
-        values, texts = [], []
+        values, texts, raws = [], [], []
         for i, k in enumerate(key):
             raw = self._raw_sql(k, columns[k], keys_staged, set(fields)) or "NULL"
             compiled = compile_column(
                 k,
                 columns[k],
                 raw,
+                raw_ref=f"__r{i}",
                 text_ref=f"__t{i}",
                 value_ref=f"__v{i}",
                 personal=k in PERSONAL_COLUMNS or bool(columns[k].key),
                 locale=self.workspace.config.locale,
                 today=dt.date.today(),
             )
+            raws.append(f"{compiled.raw} AS __r{i}")
             texts.append(f"{compiled.text} AS __t{i}")
             values.append(f"{compiled.value} AS {quote_ident(k)}")
         current = f"_current_{self.name}"
         engine.sql(
             f"""CREATE OR REPLACE TEMP TABLE {current} AS
             SELECT DISTINCT {", ".join(values)}
-            FROM (SELECT {", ".join(texts)} FROM {staged.keys})"""
+            FROM (SELECT {", ".join(texts)} FROM (SELECT {", ".join(raws)} FROM {staged.keys}))"""
         )
         same = " AND ".join(
             f"r.{quote_ident(k)} IS NOT DISTINCT FROM c.{quote_ident(k)}" for k in key
