@@ -1,4 +1,6 @@
+import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -188,3 +190,51 @@ def test_parquet_source_is_cast_to_canonical_types(make_workspace, tmp_path: Pat
     assert types["receipt_ts"] == "TIMESTAMP" and types["quantity"] == "BIGINT"
     assert ws.engine.count("raw_pos") == 2
     assert ws.engine.scalar('SELECT "row" FROM quarantine') == 3
+
+
+def test_typed_parquet_values_are_taken_as_they_are_and_checked_alike(
+    make_workspace, tmp_path: Path
+) -> None:
+    """Timestamps with a zone, decimals, dates and integers stored typed: the same values
+    (in UTC) and the same checks as when they come as text; a whole-number column
+    stored as floating point still rejects 2.5."""
+    table = pa.table(
+        {
+            "receipt_id": ["R1", "R2", "R3", "R4"],
+            "receipt_ts": pa.array(
+                [
+                    dt.datetime(2024, 1, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+                    dt.datetime(2024, 1, 2, 10, 30, tzinfo=dt.UTC),
+                    dt.datetime(1850, 1, 1, tzinfo=dt.UTC),
+                    dt.datetime(2024, 1, 3, tzinfo=dt.UTC),
+                ],
+                pa.timestamp("us", tz="UTC"),
+            ),
+            "line_no": pa.array([1, 2, 1, 1], pa.int32()),
+            "quantity": pa.array([1.0, 2.0, 1.0, 2.5], pa.float64()),
+            "unit_price": pa.array(
+                [Decimal("2.50"), Decimal("3.10"), Decimal("1.00"), Decimal("4.00")],
+                pa.decimal128(10, 2),
+            ),
+        }
+    )
+    pq.write_table(table, tmp_path / "pos.parquet")
+    ws = make_workspace(
+        {"pos": ("pos_receipts", "pos.parquet", (tmp_path / "pos.parquet").read_bytes())},
+        pos={"max_bad_fraction": 0.6},
+    )
+    ws.ingest.run()
+    rows = ws.engine.sql(
+        "SELECT receipt_id, receipt_ts, line_no, quantity, unit_price FROM raw_pos ORDER BY 1"
+    ).fetchall()
+    assert rows == [
+        ("R1", dt.datetime(2024, 1, 1, 7, 0), 1, 1, 2.5),
+        ("R2", dt.datetime(2024, 1, 2, 10, 30), 2, 2, 3.1),
+    ]
+    reasons = [
+        r[0] for r in ws.engine.sql('SELECT reason FROM quarantine ORDER BY "row"').fetchall()
+    ]
+    assert reasons == [
+        "receipt_ts: below the minimum 1900-01-01, got '1850-01-01 00:00:00+00'",
+        "quantity: expected a whole number, got '2.5'",
+    ]

@@ -111,15 +111,20 @@ def compile_column(
     raw_ref: str,
     text_ref: str,
     value_ref: str,
+    native: str | None = None,
     personal: bool,
     locale: LocaleConfig,
     today: dt.date,
 ) -> CompiledColumn:
     """SQL for ``name``'s typed value from ``raw`` (an SQL expression over the staged row)."""
     col_type = spec.type or "string"
-    text = clean_text(raw_ref)
-    mapped = _value_map(text, spec.values) if spec.values else text
-    value = _typed(text_ref, col_type, spec)
+    native_value = _native(text_ref, col_type, spec, native) if native else None
+    if native_value is not None:  # typed already (Parquet, a database): no round trip via text
+        mapped, value = raw_ref, native_value
+    else:
+        text = clean_text(raw_ref)
+        mapped = _value_map(text, spec.values) if spec.values else text
+        value = _typed(text_ref, col_type, spec)
     if col_type == "number" and spec.currency:
         value = f"({value}) * {_exchange_rate(name, spec.currency, locale)!r}"
 
@@ -127,7 +132,8 @@ def compile_column(
         # Messages reach logs and terminals: a personal value stays in quarantine.
         if personal:
             return quote_literal(f"{name}: {what} (value kept in quarantine)")
-        return f"{quote_literal(f'{name}: {what}, got ')} || '''' || left({text_ref}, 60) || ''''"
+        got = f"left(CAST({text_ref} AS VARCHAR), 60)"
+        return f"{quote_literal(f'{name}: {what}, got ')} || '''' || {got} || ''''"
 
     checks = [
         f"WHEN {text_ref} IS NULL THEN "
@@ -229,6 +235,34 @@ def _typed(text: str, col_type: str, spec: ColumnSpec) -> str:
         f"THEN CAST(TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP) "
         f"ELSE {naive} END"
     )
+
+
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
+_NUMBER_TYPES = _INTEGER_TYPES | {"UBIGINT", "HUGEINT", "FLOAT", "DOUBLE"}
+
+
+def _native(typed: str, col_type: str, spec: ColumnSpec, native: str) -> str | None:
+    """SQL of a value already stored as a type that fits the column, else None (go via text).
+
+    Only where reading the value as text and back could not change it: no value map,
+    no date format, no decimal separator to apply."""
+    if spec.values or spec.format or spec.decimal:
+        return None
+    if col_type == "number" and (native in _NUMBER_TYPES or native.startswith("DECIMAL")):
+        return f"CAST({typed} AS DOUBLE)"
+    if col_type == "integer" and native in _INTEGER_TYPES:
+        return f"CAST({typed} AS BIGINT)"
+    if col_type == "boolean" and native == "BOOLEAN":
+        return typed
+    if col_type == "date" and native == "DATE":
+        return typed
+    if col_type == "timestamp":
+        if native == "TIMESTAMP WITH TIME ZONE":
+            return f"CAST({typed} AT TIME ZONE 'UTC' AS TIMESTAMP)"
+        if native in ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE"):
+            naive = f"CAST({typed} AS TIMESTAMP)"
+            return _from_zone(naive, spec.timezone) if spec.timezone else naive
+    return None
 
 
 def _from_zone(ts: str, zone: str) -> str:

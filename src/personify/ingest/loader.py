@@ -335,8 +335,15 @@ class _SourceLoader:
         missing, compiled = [], {}
         today = dt.date.today()
         locale = self.workspace.config.locale
+        # The staged fields' types: Parquet and databases deliver typed values.
+        types = (
+            {}
+            if staged.json
+            else {r[0]: r[1] for r in self.engine.sql(f"DESCRIBE {staged.table}").fetchall()}
+        )
         for i, (col, cspec) in enumerate(columns.items()):
             raw = self._raw_sql(col, cspec, staged, fields)
+            plain = cspec.expr is None and not staged.json
             if raw is None:
                 if col in declared or cspec.required:
                     missing.append(cspec.source or col)
@@ -350,6 +357,7 @@ class _SourceLoader:
                 raw_ref=f"__r{i}",
                 text_ref=f"__t{i}",
                 value_ref=f"__v{i}",
+                native=types.get(cspec.source or col) if plain else None,
                 personal=col in PERSONAL_COLUMNS or bool(cspec.key),
                 locale=locale,
                 today=today,
