@@ -120,6 +120,23 @@ def test_an_attribute_declared_with_two_roles_names_both_sources() -> None:
     )
 
 
+def test_a_scale_declared_with_two_ranges_is_reported_with_both_sources() -> None:
+    def survey(path: str, low: int, high: int) -> dict:
+        scale = {"source": "Q1", "range": [low, high]}
+        return {"kind": "customer_attributes", "path": path, "scales": {"trust": scale}}
+
+    sources = {"spring": survey("s.csv", 1, 5), "autumn": survey("a.csv", 0, 10)}
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"sources": sources})
+    assert caught.value.problems == [
+        "sources.autumn.scales.trust.range: [0, 10] but source 'spring' declares it "
+        "[1, 5] (one name is one profile column: give both the same range, or one of them "
+        "another name)"
+    ]
+    sources["autumn"] = survey("a.csv", 1, 5)
+    assert parse_config({"sources": sources}).sources["autumn"].scales["trust"].range == (1, 5)
+
+
 def test_a_database_lookback_is_a_duration() -> None:
     def lookback(value: object) -> object:
         source = {"kind": "customers", "database": {"url": "postgresql://h/db", "table": "t"}}

@@ -370,7 +370,8 @@ class Config(_Model):
 
 
 def attribute_role_clashes(sources: dict[str, SourceSpec]) -> list[str]:
-    """An attribute name is one profile column, so every source declaring it needs one role."""
+    """An attribute name is one profile column, so every source declaring it needs one role
+    (and a scale one range)."""
     first: dict[str, tuple[str, str]] = {}  # attribute name -> (source, role)
     problems = []
     for source, spec in sources.items():
@@ -382,7 +383,23 @@ def attribute_role_clashes(sources: dict[str, SourceSpec]) -> list[str]:
                     f"'{seen[0]}' declares it '{seen[1]}' (one name is one profile column: "
                     "give both the same role, or one of them another name)"
                 )
+    # A scale is one profile column too: its range scales every source's answers alike.
+    ranges: dict[str, tuple[str, tuple[float, float]]] = {}
+    for source, spec in sources.items():
+        for name, scale in spec.scales.items():
+            seen_range = ranges.setdefault(name, (source, scale.range))
+            if seen_range[1] != scale.range:
+                problems.append(
+                    f"sources.{source}.scales.{name}.range: {_shown_range(scale.range)} but "
+                    f"source '{seen_range[0]}' declares it {_shown_range(seen_range[1])} (one "
+                    "name is one "
+                    "profile column: give both the same range, or one of them another name)"
+                )
     return problems
+
+
+def _shown_range(bounds: tuple[float, float]) -> str:
+    return f"[{bounds[0]:g}, {bounds[1]:g}]"
 
 
 def _describe(error: Any) -> str:
