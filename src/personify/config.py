@@ -338,12 +338,17 @@ class PersonasConfig(_Model):
 
 
 class EngineConfig(_Model):
-    """Bounds for the embedded engine; work beyond memory_limit spills to temp_directory."""
+    """Where stages run. ``duckdb`` (embedded, the default) is bounded by memory_limit, work
+    beyond it spilling to temp_directory; ``spark`` runs them on Apache Spark at ``master``
+    (``pip install 'personify[spark]'``), its tables as Parquet under ``path``."""
 
+    kind: Literal["duckdb", "spark"] = "duckdb"
     memory_limit: str = Field(
         default="4GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)$"
     )
     temp_directory: str = ".personify-tmp"
+    master: str = Field(default="local[*]", min_length=1)
+    path: str = Field(default="spark-tables", min_length=1)
 
 
 class Config(_Model):

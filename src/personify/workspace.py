@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from personify.config import CONFIG_FILE, Config, SourceSpec, load_config, parse_config
-from personify.engine import DuckDBEngine
+from personify.engine import DuckDBEngine, Engine
 from personify.errors import WorkspaceError
 from personify.progress import ProgressFn, no_progress
 
@@ -41,7 +41,7 @@ class Workspace:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_workspace_dir()
         self.config: Config = load_config(self.path / CONFIG_FILE)
-        self._engine: DuckDBEngine | None = None
+        self._engine: Engine | None = None
 
     # -- creation ---------------------------------------------------------------------------
     @classmethod
@@ -80,13 +80,32 @@ class Workspace:
 
     # -- plumbing ---------------------------------------------------------------------------
     @property
-    def engine(self) -> DuckDBEngine:
+    def engine(self) -> Any:
+        """The workspace's engine (``engine.kind``): a DuckDBEngine or a SparkEngine.
+
+        Typed ``Any`` while ingest still uses DuckDB-only parts of its engine; stages use
+        only the :class:`Engine` interface."""
         if self._engine is None:
-            self._engine = DuckDBEngine(
-                self.resolve(self.config.database),
-                memory_limit=self.config.engine.memory_limit,
-                temp_directory=self.resolve(self.config.engine.temp_directory),
-            )
+            settings = self.config.engine
+            if settings.kind == "spark":
+                try:
+                    from personify.engine._spark import SparkEngine
+                except ImportError as exc:
+                    raise WorkspaceError(
+                        "engine.kind 'spark' needs PySpark and sqlglot: "
+                        "pip install 'personify[spark]' (and Java 17 or later)"
+                    ) from exc
+                self._engine = SparkEngine(
+                    self.resolve(settings.path),
+                    master=settings.master,
+                    temp_directory=self.resolve(settings.temp_directory),
+                )
+            else:
+                self._engine = DuckDBEngine(
+                    self.resolve(self.config.database),
+                    memory_limit=settings.memory_limit,
+                    temp_directory=self.resolve(settings.temp_directory),
+                )
         return self._engine
 
     def resolve(self, relative: str) -> Path:

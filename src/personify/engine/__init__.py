@@ -1,10 +1,12 @@
 """The engine layer: where tables live and transforms run.
 
-Stages write their transforms as Ibis expressions and hand them to an
-:class:`Engine`, which materialises them as tables. DuckDB (embedded, one file)
-is the default engine; a Spark engine fills the same small interface.
+Stages send SQL in DuckDB's dialect, limited to what runs alike everywhere, plus the
+engine methods for what differs (see ``_base.Engine``). DuckDB (embedded, one file) is
+the default engine; ``SparkEngine`` (``personify[spark]``, imported only when used)
+runs the same stages on Apache Spark.
 """
 
-from personify.engine._duckdb import DuckDBEngine, Engine
+from personify.engine._base import Engine, Statement
+from personify.engine._duckdb import DuckDBEngine
 
-__all__ = ["DuckDBEngine", "Engine"]
+__all__ = ["DuckDBEngine", "Engine", "Statement"]

@@ -14,76 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
+from personify.engine._base import Engine
 from personify.errors import WorkspaceError
 
 log = logging.getLogger(__name__)
-
-
-class Engine:
-    """What every engine offers the stages. Engines fill :meth:`sql` and :meth:`transaction`."""
-
-    def sql(self, query: str, params: list[Any] | None = None) -> Any:
-        raise NotImplementedError
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        raise NotImplementedError
-        yield  # pragma: no cover
-
-    def list_tables(self) -> list[str]:
-        raise NotImplementedError
-
-    def row_hash(self, *values_sql: str) -> str:
-        """SQL of a 64-bit hash of the values (a row's fields), NULL told apart from ''.
-
-        The engine's own hash: five times faster than MD5 in DuckDB. It need only be
-        stable within one workspace; should a new engine version hash differently, the
-        next load finds every row new and rebuilds the source (no row is lost or kept
-        twice: see the loader)."""
-        raise NotImplementedError
-
-    def register_scalar_function(
-        self,
-        name: str,
-        function: Callable[..., pa.Array],
-        *,
-        parameters: list[str],
-        returns: str,
-    ) -> None:
-        """Make a vectorised Python function callable from SQL (see DuckDBEngine)."""
-        raise NotImplementedError
-
-    def append_arrow(self, table: str, data: pa.Table) -> None:
-        """Append rows computed in Python (columns in the table's order) to ``table``."""
-        raise NotImplementedError
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-    # Shared on every engine ------------------------------------------------------------------
-    def has_table(self, name: str) -> bool:
-        return name in self.list_tables()
-
-    def require(self, *names: str) -> None:
-        missing = [n for n in names if not self.has_table(n)]
-        if missing:
-            raise WorkspaceError(
-                f"the workspace has no table(s) {missing}; run the stage that writes them first"
-            )
-
-    def fetch_df(self, query: str, params: list[Any] | None = None) -> pd.DataFrame:
-        """Pull a small result into pandas: an aggregate, a sample, model inputs."""
-        return self.sql(query, params).df()
-
-    def scalar(self, query: str, params: list[Any] | None = None) -> Any:
-        row = self.sql(query, params).fetchone()
-        return None if row is None else row[0]
-
-    def count(self, table: str) -> int:
-        return int(self.scalar(f"SELECT count(*) FROM {table}"))
 
 
 class DuckDBEngine(Engine):
@@ -97,6 +33,7 @@ class DuckDBEngine(Engine):
         memory_limit: str | None = None,
         temp_directory: Path | None = None,
     ) -> None:
+        super().__init__()
         self.database = Path(database)
         if read_only and not self.database.exists():
             raise WorkspaceError(f"no workspace database at {self.database}")
@@ -116,7 +53,7 @@ class DuckDBEngine(Engine):
         # Progress goes through the stages' own progress callback, not DuckDB's bar.
         self.con.execute("SET enable_progress_bar = false")
 
-    def sql(self, query: str, params: list[Any] | None = None) -> Any:
+    def _execute(self, query: str, params: list[Any] | None = None) -> Any:
         try:
             return self.con.execute(query, params) if params else self.con.execute(query)
         except duckdb.Error as exc:
@@ -154,7 +91,7 @@ class DuckDBEngine(Engine):
     def append_arrow(self, table: str, data: pa.Table) -> None:
         self.con.register("_personify_append", data)
         try:
-            self.sql(f"INSERT INTO {table} SELECT * FROM _personify_append")
+            self._execute(f"INSERT INTO {table} SELECT * FROM _personify_append")
         finally:
             self.con.unregister("_personify_append")
 
@@ -164,6 +101,53 @@ class DuckDBEngine(Engine):
             "UNION SELECT view_name FROM duckdb_views() WHERE NOT internal AND NOT temporary"
         ).fetchall()
         return sorted(r[0] for r in rows)
+
+    def columns(self, table: str) -> list[str]:
+        return [r[0] for r in self._execute(f"DESCRIBE {table}").fetchall()]
+
+    def column_types(self, table: str) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self._execute(f"DESCRIBE {table}").fetchall()]
+
+    def create_table(
+        self, name: str, query: str, *, temp: bool = False, params: list[Any] | None = None
+    ) -> None:
+        text = f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {name} AS {query}"
+        self._log("create_table", text)
+        self._execute(text, params)
+
+    def drop_table(self, name: str) -> None:
+        self._log("drop_table", name)
+        self._execute(f"DROP TABLE IF EXISTS {name}")
+
+    def rename_table(self, old: str, new: str) -> None:
+        self._log("rename_table", old)
+        self._execute(f"ALTER TABLE {old} RENAME TO {new}")
+
+    def delete_rows(self, table: str, where: str, params: list[Any] | None = None) -> None:
+        text = f"DELETE FROM {table} WHERE {where}"
+        self._log("delete_rows", text)
+        self._execute(text, params)
+
+    def define_macro(self, name: str, parameters: list[str], body: str) -> None:
+        text = f"CREATE OR REPLACE TEMP MACRO {name}({', '.join(parameters)}) AS {body}"
+        self._log("define_macro", text)
+        self._execute(text)
+        self.macros.add(name)
+
+    def days_between(self, start: str, end: str) -> str:
+        # DuckDB's date_diff counts the day boundaries crossed.
+        return self._fragment(f"date_diff('day', {start}, {end})")
+
+    def quantiles(self, value: str, fractions: list[float]) -> str:
+        listed = ", ".join(repr(float(f)) for f in fractions)
+        return self._fragment(f"quantile_cont({value}, [{listed}])")
+
+    def index_of_min(self, values: list[str]) -> str:
+        listed = f"[{', '.join(values)}]"
+        return self._fragment(f"list_position({listed}, list_min({listed}))")
+
+    def epoch_seconds(self, timestamp: str) -> str:
+        return self._fragment(f"epoch({timestamp})")
 
     def row_hash(self, *values_sql: str) -> str:
         return f"hash({', '.join(values_sql)})"

@@ -9,7 +9,7 @@ here; typos are the job of probabilistic matching.
 
 from __future__ import annotations
 
-from personify.engine import DuckDBEngine
+from personify.engine import Engine
 
 MACROS = {
     # One mailbox, one key: case and spaces never matter, a "+tag" never reaches
@@ -43,6 +43,9 @@ def normaliser(key_space: str) -> str:
     return NORMALISER.get(key_space, "norm_id")
 
 
-def install_macros(engine: DuckDBEngine) -> None:
-    for name, body in MACROS.items():
-        engine.sql(f"CREATE OR REPLACE TEMP MACRO {name}{body}")
+def install_macros(engine: Engine) -> None:
+    """Each normaliser as a SQL function of the engine (a macro; expanded on engines
+    without macros)."""
+    for name, text in MACROS.items():
+        parameters, body = text.split(" AS", 1)
+        engine.define_macro(name, parameters.strip("() ").split(", "), body.strip())

@@ -90,70 +90,81 @@ class IdentityResolver:
                 "supported (list the ones that link persons under identity.keys)"
             )
         max_degree = self.workspace.config.identity.max_cluster_size
-        types = "[" + ", ".join(quote_literal(k) for k in key_spaces) + "]"
+        # The kinds of key that linked a record, as bits of a BIGINT (far cheaper than
+        # collecting strings over millions of records), and back to their names.
+        key_bit = " ".join(
+            f"WHEN {quote_literal(k)} THEN {1 << i}" for i, k in enumerate(key_spaces)
+        )
+        key_names = ", ".join(
+            f"CASE WHEN (key_bits & {1 << i}) <> 0 THEN {quote_literal(k)} END"
+            for i, k in enumerate(key_spaces)
+        )
         progress("identifiers", 0.05)
         with engine.transaction():
-            engine.sql(
-                f"""CREATE OR REPLACE TEMP TABLE _raw_ids AS
-                SELECT source, record_id, id_type, raw_value
+            engine.create_table(
+                "_raw_ids",
+                f"""SELECT source, record_id, id_type, raw_value
                 FROM ({" UNION ALL ".join(select for _, select in selects)})
-                WHERE raw_value IS NOT NULL AND record_id IS NOT NULL"""
+                WHERE raw_value IS NOT NULL AND record_id IS NOT NULL""",
+                temp=True,
             )
             self._normalise(key_spaces, progress)
-            engine.sql(
-                """CREATE OR REPLACE TABLE identity_identifiers AS
-                SELECT r.source, r.record_id, r.id_type, n.id_value
+            engine.create_table(
+                "identity_identifiers",
+                """SELECT r.source, r.record_id, r.id_type, n.id_value
                 FROM _raw_ids r JOIN _norm n USING (id_type, raw_value)
-                WHERE n.id_value IS NOT NULL"""
+                WHERE n.id_value IS NOT NULL""",
             )
-            engine.sql(
-                """CREATE OR REPLACE TEMP TABLE _nodes AS
-                SELECT id_type, id_value, row_number() OVER (ORDER BY id_type, id_value) AS node_id
-                FROM (SELECT DISTINCT id_type, id_value FROM identity_identifiers)"""
+            engine.create_table(
+                "_nodes",
+                """SELECT id_type, id_value, row_number() OVER (ORDER BY id_type, id_value) AS node_id
+                FROM (SELECT DISTINCT id_type, id_value FROM identity_identifiers)""",
+                temp=True,
             )
-            engine.sql(
-                """CREATE OR REPLACE TEMP TABLE _rec AS
-                SELECT i.source, i.record_id, n.node_id, n.id_type
-                FROM identity_identifiers i JOIN _nodes n USING (id_type, id_value)"""
+            engine.create_table(
+                "_rec",
+                """SELECT i.source, i.record_id, n.node_id, n.id_type
+                FROM identity_identifiers i JOIN _nodes n USING (id_type, id_value)""",
+                temp=True,
             )
             progress("hubs", 0.15)
             # A hub: an identifier seen with more distinct identifiers of one type (emails,
             # phones, cards...) than one household plausibly has.
-            engine.sql(
-                f"""CREATE OR REPLACE TEMP TABLE _hubs AS
-                SELECT DISTINCT node_id FROM (
+            engine.create_table(
+                "_hubs",
+                f"""SELECT DISTINCT node_id FROM (
                   SELECT a.node_id FROM _rec a JOIN _rec b
                     ON a.source = b.source AND a.record_id = b.record_id
                    AND a.node_id <> b.node_id
                   GROUP BY a.node_id, b.id_type
-                  HAVING count(DISTINCT b.node_id) > {max_degree})"""
+                  HAVING count(DISTINCT b.node_id) > {max_degree})""",
+                temp=True,
             )
-            engine.sql(
-                """CREATE OR REPLACE TEMP TABLE _edges AS
-                WITH r AS (
+            engine.create_table(
+                "_edges",
+                """WITH r AS (
                   SELECT source, record_id, node_id,
                          min(node_id) OVER (PARTITION BY source, record_id) AS m
                   FROM _rec WHERE node_id NOT IN (SELECT node_id FROM _hubs))
                 SELECT DISTINCT node_id AS a, m AS b FROM r WHERE node_id <> m
-                UNION SELECT DISTINCT m AS a, node_id AS b FROM r WHERE node_id <> m"""
+                UNION SELECT DISTINCT m AS a, node_id AS b FROM r WHERE node_id <> m""",
+                temp=True,
             )
             iterations = self._connected_components(progress)
             progress("links", 0.8)
-            engine.sql(
-                """CREATE OR REPLACE TABLE identity_graph AS
-                SELECT n.id_type, n.id_value,
+            engine.create_table(
+                "identity_graph",
+                """SELECT n.id_type, n.id_value,
                        'P' || lpad(CAST(l.label AS VARCHAR), 9, '0') AS person_id,
                        n.node_id IN (SELECT node_id FROM _hubs) AS is_hub
-                FROM _nodes n JOIN _label l USING (node_id)"""
+                FROM _nodes n JOIN _label l USING (node_id)""",
             )
-            engine.sql(
-                f"""CREATE OR REPLACE TABLE identity_links AS
-                WITH r AS (
+            engine.create_table(
+                "identity_links",
+                f"""WITH r AS (
                   SELECT r.source, r.record_id,
                          min(l.label) FILTER (WHERE h.node_id IS NULL) AS label,
-                         -- the kinds of key that linked the record, as bits: far cheaper
-                         -- than collecting strings over millions of records
-                         bit_or(1 << (list_position({types}, r.id_type) - 1))
+                         bit_or(CASE r.id_type {key_bit} END)
                            FILTER (WHERE h.node_id IS NULL) AS key_bits
                   FROM _rec r JOIN _label l USING (node_id)
                   LEFT JOIN _hubs h USING (node_id)
@@ -163,9 +174,8 @@ class IdentityResolver:
                                 'R' || substr(md5(source || ':' || record_id), 1, 12))
                          AS person_id,
                        1.0 AS match_weight,
-                       'exact:' || array_to_string(list_filter({types},
-                         lambda t, i: (key_bits >> (i - 1)) & 1 = 1), ',') AS rule
-                FROM r"""
+                       'exact:' || concat_ws(',', {key_names}) AS rule
+                FROM r""",
             )
             progress("golden record", 0.9)
             self._golden_record()
@@ -181,7 +191,7 @@ class IdentityResolver:
                 "_edges",
                 "_label",
             ):
-                engine.sql(f"DROP TABLE IF EXISTS {t}")
+                engine.drop_table(t)
         stats = engine.sql(
             """SELECT (SELECT count(*) FROM identity_links),
                       (SELECT count(*) FROM identity_graph),
@@ -235,11 +245,12 @@ class IdentityResolver:
         if PHONE in key_spaces:
             phones = """UNION ALL SELECT 'phone', r.raw_value, e.id_value
                 FROM _phone_raw r JOIN _phone_e164 e USING (compact)"""
-        engine.sql(
-            f"""CREATE OR REPLACE TEMP TABLE _norm AS
-            SELECT id_type, raw_value, {in_sql} AS id_value
+        engine.create_table(
+            "_norm",
+            f"""SELECT id_type, raw_value, {in_sql} AS id_value
             FROM (SELECT DISTINCT id_type, raw_value FROM _raw_ids WHERE id_type <> 'phone')
-            {phones}"""
+            {phones}""",
+            temp=True,
         )
 
     def _phone_map(self, progress: ProgressFn) -> None:
@@ -255,21 +266,28 @@ class IdentityResolver:
             for name, column in self._golden_phone_columns()
         ]
         raw = " UNION ALL ".join(["SELECT raw_value FROM _raw_ids WHERE id_type = 'phone'", *shown])
-        engine.sql(
-            f"""CREATE OR REPLACE TEMP TABLE _phone_raw AS
-            SELECT raw_value, phone_compact(raw_value) AS compact
+        engine.create_table(
+            "_phone_raw",
+            f"""SELECT raw_value, phone_compact(raw_value) AS compact
             FROM (SELECT DISTINCT raw_value FROM ({raw}) AS p(raw_value)
-                  WHERE raw_value IS NOT NULL)"""
+                  WHERE raw_value IS NOT NULL)""",
+            temp=True,
         )
         # Ordered by the last digits, the forms of one number ("07412345678",
         # "+447412345678", "7412345678") share a chunk, whose validity cache then
         # checks the number once.
-        engine.sql(
-            """CREATE OR REPLACE TEMP TABLE _phone_todo AS
-            SELECT compact, row_number() OVER (ORDER BY right(compact, 8), compact) AS n
-            FROM (SELECT DISTINCT compact FROM _phone_raw)"""
+        engine.create_table(
+            "_phone_todo",
+            """SELECT compact, row_number() OVER (ORDER BY right(compact, 8), compact) AS n
+            FROM (SELECT DISTINCT compact FROM _phone_raw)""",
+            temp=True,
         )
-        engine.sql("CREATE OR REPLACE TEMP TABLE _phone_e164 (compact VARCHAR, id_value VARCHAR)")
+        engine.create_table(
+            "_phone_e164",
+            "SELECT CAST(NULL AS VARCHAR) AS compact, CAST(NULL AS VARCHAR) AS id_value "
+            "WHERE false",
+            temp=True,
+        )
         total = engine.count("_phone_todo")
         for start in range(0, total, PHONE_CHUNK):
             rows = engine.sql(
@@ -283,7 +301,7 @@ class IdentityResolver:
             )
             engine.append_arrow("_phone_e164", chunk)
             progress("phones", 0.05 + 0.1 * min(1.0, (start + PHONE_CHUNK) / total))
-        engine.sql("DROP TABLE _phone_todo")
+        engine.drop_table("_phone_todo")
 
     def _golden_phone_columns(self) -> list[tuple[str, str]]:
         """(source, column) of every loaded phone the golden record may show."""
@@ -299,26 +317,26 @@ class IdentityResolver:
         """Label propagation with pointer jumping: each node takes the smallest label
         among itself, its neighbours and its label's label, until nothing changes."""
         engine = self.workspace.engine
-        engine.sql(
-            "CREATE OR REPLACE TEMP TABLE _label AS SELECT node_id, node_id AS label FROM _nodes"
-        )
+        engine.create_table("_label", "SELECT node_id, node_id AS label FROM _nodes", temp=True)
         for iteration in range(1, MAX_ITERATIONS + 1):
-            engine.sql(
-                """CREATE OR REPLACE TEMP TABLE _label_next AS
-                WITH prop AS (
+            engine.create_table(
+                "_label_next",
+                """WITH prop AS (
                   SELECT l.node_id, least(l.label, coalesce(min(n.label), l.label)) AS label
                   FROM _label l
                   LEFT JOIN _edges e ON e.a = l.node_id
                   LEFT JOIN _label n ON n.node_id = e.b
                   GROUP BY l.node_id, l.label)
                 SELECT p.node_id, least(p.label, j.label) AS label
-                FROM prop p JOIN prop j ON j.node_id = p.label"""
+                FROM prop p JOIN prop j ON j.node_id = p.label""",
+                temp=True,
             )
             changed = engine.sql(
                 """SELECT count(*) FROM _label_next x JOIN _label l USING (node_id)
                 WHERE x.label <> l.label"""
             ).fetchone()[0]
-            engine.sql("DROP TABLE _label; ALTER TABLE _label_next RENAME TO _label")
+            engine.drop_table("_label")
+            engine.rename_table("_label_next", "_label")
             progress("connected components", min(0.75, 0.2 + 0.05 * iteration))
             if changed == 0:
                 return iteration
@@ -348,11 +366,12 @@ class IdentityResolver:
         }
         # The phone as E.164, or nothing: a number that cannot be placed in a country
         # (invalid, or national with no locale.country) is no number to show or call.
-        engine.sql(
-            """CREATE OR REPLACE TEMP TABLE _golden_phone AS
-            SELECT r.raw_value, e.id_value AS phone
+        engine.create_table(
+            "_golden_phone",
+            """SELECT r.raw_value, e.id_value AS phone
             FROM _phone_raw r JOIN _phone_e164 e USING (compact)
-            WHERE starts_with(e.id_value, '+')"""
+            WHERE starts_with(e.id_value, '+')""",
+            temp=True,
         )
         parts = []
         for priority, kind, cmap, recency in GOLDEN_PROVIDERS:
@@ -383,7 +402,7 @@ class IdentityResolver:
                     f"AND l.record_id = CAST(r.{quote_ident(rid or '')} AS VARCHAR) {phone}"
                 )
         pick = ",\n".join(
-            f"arg_min({f}, _priority * 1e11 - coalesce(epoch(_recency), 0)) "
+            f"arg_min({f}, _priority * 1e11 - coalesce({engine.epoch_seconds('_recency')}, 0)) "
             f"FILTER (WHERE {f} IS NOT NULL) AS {f}"
             for f in fields
         )
@@ -396,14 +415,14 @@ class IdentityResolver:
                 + " WHERE false"
             )
         )
-        engine.sql(
-            f"""CREATE OR REPLACE TABLE golden_record AS
-            WITH persons AS (
+        engine.create_table(
+            "golden_record",
+            f"""WITH persons AS (
               SELECT person_id, count(*) AS n_records,
                      array_to_string(list_sort(list_distinct(list(source))), ',') AS sources
               FROM identity_links GROUP BY person_id),
             attrs AS (SELECT person_id, {pick} FROM ({union}) GROUP BY person_id)
             SELECT p.person_id, {", ".join("a." + f for f in fields)}, p.n_records, p.sources
             FROM persons p LEFT JOIN attrs a USING (person_id)
-            ORDER BY p.person_id"""
+            ORDER BY p.person_id""",
         )

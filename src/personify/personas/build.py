@@ -120,7 +120,7 @@ class PersonaBuilder:
             + f" FROM {members}"
         ).iloc[0]
         ages = engine.fetch_df(
-            f"""SELECT segment_id, quantile_cont(age, [0.25, 0.5, 0.75]) AS q,
+            f"""SELECT segment_id, {engine.quantiles("age", [0.25, 0.5, 0.75])} AS q,
                 count(age) AS n_age FROM {members} GROUP BY segment_id"""
         ).set_index("segment_id")
         categorical = self._categorical(members)
@@ -202,7 +202,7 @@ class PersonaBuilder:
     # -- pieces ------------------------------------------------------------------------------
     def _numeric_features(self) -> list[str]:
         """Numeric profile columns, and booleans (their mean is a share)."""
-        rows = self.workspace.engine.sql("DESCRIBE profiles").fetchall()
+        rows = self.workspace.engine.column_types("profiles")
         numeric = ("BIGINT", "INTEGER", "DOUBLE", "HUGEINT", "DECIMAL", "FLOAT", "BOOLEAN")
         return [r[0] for r in rows if r[0] != "person_id" and r[1].startswith(numeric)]
 
@@ -211,7 +211,7 @@ class PersonaBuilder:
     ) -> dict[int, dict[str, list[dict[str, Any]]]]:
         """Declared attributes and survey scales per segment, each beside the population's."""
         engine = self.workspace.engine
-        have = {r[0] for r in engine.sql("DESCRIBE profiles").fetchall()}
+        have = set(engine.columns("profiles"))
         out: dict[int, dict[str, list[dict[str, Any]]]] = {int(s): {} for s in means.index}
 
         def add(sid: int, key: str, entry: dict[str, Any]) -> None:
@@ -336,7 +336,7 @@ class PersonaBuilder:
 
     def _shares(self, members: str, column: str, top: int) -> dict[int, list[dict[str, Any]]]:
         engine = self.workspace.engine
-        cols = {r[0] for r in engine.sql("DESCRIBE profiles").fetchall()}
+        cols = set(engine.columns("profiles"))
         if column not in cols:
             return {}
         q = quote_ident(column)
@@ -399,7 +399,8 @@ class PersonaBuilder:
             f"""SELECT segment_id, text, source, date FROM ({" UNION ALL ".join(parts)})
             WHERE text IS NOT NULL
             QUALIFY row_number() OVER (PARTITION BY segment_id
-                ORDER BY hash(source || record_id), source, record_id) <= {TEXTS_PER_SEGMENT}
+                ORDER BY {ws.engine.sample_key("source || record_id")}, source, record_id)
+                <= {TEXTS_PER_SEGMENT}
             ORDER BY segment_id, source, record_id"""
         )
 
@@ -524,7 +525,7 @@ class PersonaBuilder:
         )
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
         with engine.transaction():
-            engine.sql("DELETE FROM personas WHERE segment_run = ?", [run_id])
+            engine.delete_rows("personas", "segment_run = ?", [run_id])
             for p in personas:
                 engine.sql(
                     "INSERT INTO personas VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -206,8 +206,7 @@ class ProfileBuilder:
 
         select = [
             "g.person_id",
-            f"date_diff('year', g.birth_date, DATE '{as_of}') - "
-            f"CASE WHEN strftime(g.birth_date, '%m%d') > '{as_of:%m%d}' THEN 1 ELSE 0 END AS age",
+            f"{engine.age_years('g.birth_date', as_of)} AS age",
             "g.gender",
             "g.city",
             "g.postcode",
@@ -219,13 +218,14 @@ class ProfileBuilder:
             "g.sources",
         ]
         joins = []
+        as_of_ts = f"TIMESTAMP '{as_of}'"
         if "buy" in ctes:
             select += [
                 "coalesce(b.frequency, 0) AS frequency",
                 "coalesce(b.monetary, 0) AS monetary",
                 "b.monetary / nullif(b.frequency, 0) AS avg_order_value",
-                f"date_diff('day', b.last_ts, TIMESTAMP '{as_of}') AS recency_days",
-                f"date_diff('day', b.first_ts, TIMESTAMP '{as_of}') AS tenure_days",
+                f"{engine.days_between('b.last_ts', as_of_ts)} AS recency_days",
+                f"{engine.days_between('b.first_ts', as_of_ts)} AS tenure_days",
                 "b.app_share",
                 "b.web_share",
                 "b.store_share",
@@ -248,15 +248,15 @@ class ProfileBuilder:
                 select += cols
                 joins.append(f"LEFT JOIN {cte} USING (person_id)")
         with_sql = ",\n".join(f"{name} AS ({body})" for name, body in ctes.items())
-        engine.sql(
-            f"""CREATE OR REPLACE TABLE profiles AS
-            {"WITH " + with_sql if with_sql else ""}
+        engine.create_table(
+            "profiles",
+            f"""{"WITH " + with_sql if with_sql else ""}
             SELECT {", ".join(select)}
             FROM golden_record g {" ".join(joins)}
-            ORDER BY g.person_id"""
+            ORDER BY g.person_id""",
         )
         progress("profiles", 1.0)
-        columns = [r[0] for r in engine.sql("DESCRIBE profiles").fetchall()]
+        columns = engine.columns("profiles")
         persons = engine.count("profiles")
         customers = int(engine.scalar("SELECT count(*) FROM profiles WHERE frequency > 0"))
         return ProfileResult(persons, customers, as_of, columns)

@@ -63,7 +63,7 @@ class Segmentation:
         two-valued attribute gives one input, as the second would mirror the first).
         """
         catalogue = Catalogue(self.workspace.config)
-        cols = [r[0] for r in self.workspace.engine.sql("DESCRIBE profiles").fetchall()]
+        cols = self.workspace.engine.columns("profiles")
         out: dict[str, str] = {}
         for c in cols:
             attr = catalogue.attributes.get(c)
@@ -123,7 +123,8 @@ class Segmentation:
         progress("sample", 0.15)
         sample = engine.fetch_df(
             f"""SELECT {", ".join(f"{e} AS {quote_ident(f)}" for f, e in z.items())} FROM profiles
-            WHERE {eligible} ORDER BY hash(person_id || '{cfg.seed}') LIMIT {cfg.sample_size}"""
+            WHERE {eligible} ORDER BY {engine.sample_key(f"person_id || '{cfg.seed}'")}
+            LIMIT {cfg.sample_size}"""
         )
         progress("fit", 0.25)
         model = KSelectingKMeans(k=cfg.k, k_range=cfg.k_range, random_state=cfg.seed)
@@ -200,22 +201,27 @@ class Segmentation:
             " + ".join(f"pow({z[f]} - ({float(c[j])!r}), 2)" for j, f in enumerate(features))
             for c in centers
         ]
-        engine.sql(
-            f"""CREATE OR REPLACE TEMP TABLE _assign AS
-            WITH d AS (SELECT person_id, monetary, [{", ".join(distances)}] AS dist
-                       FROM profiles WHERE {eligible})
-            SELECT person_id, monetary, list_position(dist, list_min(dist)) AS cluster,
-                   sqrt(list_min(dist)) AS distance FROM d"""
+        names = [f"d{i}" for i in range(1, len(distances) + 1)]
+        nearest = f"least({', '.join(names)})" if len(names) > 1 else names[0]
+        engine.create_table(
+            "_assign",
+            f"""WITH d AS (SELECT person_id, monetary,
+                  {", ".join(f"{d} AS {n}" for d, n in zip(distances, names, strict=True))}
+                FROM profiles WHERE {eligible})
+            SELECT person_id, monetary, {engine.index_of_min(names)} AS cluster,
+                   sqrt({nearest}) AS distance FROM d""",
+            temp=True,
         )
         # Segment 1 is the one that brings the most revenue.
-        engine.sql(
-            """CREATE OR REPLACE TEMP TABLE _rank AS
-            SELECT cluster, row_number() OVER (ORDER BY sum(monetary) DESC, cluster) AS segment_id
-            FROM _assign GROUP BY cluster"""
+        engine.create_table(
+            "_rank",
+            """SELECT cluster, row_number() OVER (ORDER BY sum(monetary) DESC, cluster) AS segment_id
+            FROM _assign GROUP BY cluster""",
+            temp=True,
         )
         for table, ddl in _DDL.items():
             engine.sql(ddl)
-            engine.sql(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+            engine.delete_rows(table, "run_id = ?", [run_id])
         engine.sql(
             f"""INSERT INTO segment_membership
             SELECT '{run_id}', a.person_id, r.segment_id, a.distance
@@ -240,7 +246,8 @@ class Segmentation:
             ],
         )
         self._write_segments(run_id)
-        engine.sql("DROP TABLE _assign; DROP TABLE _rank")
+        engine.drop_table("_assign")
+        engine.drop_table("_rank")
 
     def _write_segments(self, run_id: str) -> None:
         """Size, value and the negative flag of each segment.
@@ -254,14 +261,14 @@ class Segmentation:
         """
         engine = self.workspace.engine
         margin = self.workspace.config.segments.gross_margin
-        cols = {r[0] for r in engine.sql("DESCRIBE profiles").fetchall()}
+        cols = set(engine.columns("profiles"))
 
         def avg(col: str) -> str:
             return f"avg(p.{col})" if col in cols else "NULL::DOUBLE"
 
-        engine.sql(
-            f"""CREATE OR REPLACE TEMP TABLE _seg AS
-            WITH s AS (
+        engine.create_table(
+            "_seg",
+            f"""WITH s AS (
               SELECT m.segment_id, count(*) AS size, sum(p.monetary) AS revenue,
                      avg(p.monetary) AS avg_revenue, {avg("acquisition_cost")} AS acquisition_cost,
                      {avg("return_rate")} AS return_rate, {avg("recency_days")} AS recency_days
@@ -274,7 +281,8 @@ class Segmentation:
                    s.revenue / nullif(tot.revenue, 0) AS revenue_share,
                    s.avg_revenue * (1 - coalesce(s.return_rate, 0)) * {margin!r} AS contribution,
                    tot.return_rate AS all_return_rate, tot.recency_days AS all_recency_days
-            FROM s, tot"""
+            FROM s, tot""",
+            temp=True,
         )
         low_value = "revenue_share < share / 4"
         unprofitable = "contribution < 3 * acquisition_cost"
@@ -328,7 +336,7 @@ class Segmentation:
                     negative,
                 ],
             )
-        engine.sql("DROP TABLE _seg")
+        engine.drop_table("_seg")
 
     def latest_run(self) -> dict[str, Any]:
         engine = self.workspace.engine
