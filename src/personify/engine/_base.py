@@ -95,6 +95,10 @@ class Engine:
         as long as the engine and are never listed."""
         raise NotImplementedError
 
+    def load_parquet(self, name: str, path: str) -> None:
+        """Table ``name`` (replaced if it exists) with the rows of Parquet file(s) ``path``."""
+        raise NotImplementedError
+
     def drop_table(self, name: str) -> None:
         """Drop a table or temp table if it exists."""
         raise NotImplementedError

@@ -111,27 +111,30 @@ class DuckDBEngine(Engine):
     def create_table(
         self, name: str, query: str, *, temp: bool = False, params: list[Any] | None = None
     ) -> None:
-        text = f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {name} AS {query}"
-        self._log("create_table", text)
-        self._execute(text, params)
+        self._log("create_table", query)
+        self._execute(f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {name} AS {query}", params)
+
+    def load_parquet(self, name: str, path: str) -> None:
+        self._log("load_parquet", f"SELECT * FROM {name}")
+        self._execute(
+            f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM read_parquet(?)", [str(path)]
+        )
 
     def drop_table(self, name: str) -> None:
-        self._log("drop_table", name)
+        self._log("drop_table", f"DROP TABLE {name}")
         self._execute(f"DROP TABLE IF EXISTS {name}")
 
     def rename_table(self, old: str, new: str) -> None:
-        self._log("rename_table", old)
+        self._log("rename_table", f"ALTER TABLE {old} RENAME TO {new}")
         self._execute(f"ALTER TABLE {old} RENAME TO {new}")
 
     def delete_rows(self, table: str, where: str, params: list[Any] | None = None) -> None:
-        text = f"DELETE FROM {table} WHERE {where}"
-        self._log("delete_rows", text)
-        self._execute(text, params)
+        self._log("delete_rows", f"SELECT * FROM {table} WHERE {where}")
+        self._execute(f"DELETE FROM {table} WHERE {where}", params)
 
     def define_macro(self, name: str, parameters: list[str], body: str) -> None:
-        text = f"CREATE OR REPLACE TEMP MACRO {name}({', '.join(parameters)}) AS {body}"
-        self._log("define_macro", text)
-        self._execute(text)
+        self._log("define_macro", f"SELECT {body}")
+        self._execute(f"CREATE OR REPLACE TEMP MACRO {name}({', '.join(parameters)}) AS {body}")
         self.macros.add(name)
 
     def days_between(self, start: str, end: str) -> str:

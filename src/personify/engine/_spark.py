@@ -89,6 +89,7 @@ def spark_session(master: str, *, local_dir: Path | None = None) -> SparkSession
                 SparkSession.builder.master(master)
                 .appName("personify")
                 .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
                 .config("spark.sql.session.timeZone", "UTC")
                 # DuckDB's TIMESTAMP has no time zone: so have Spark's.
                 .config("spark.sql.timestampType", "TIMESTAMP_NTZ")
@@ -278,15 +279,19 @@ class SparkEngine(Engine):
     def create_table(
         self, name: str, query: str, *, temp: bool = False, params: list[Any] | None = None
     ) -> None:
-        self._log("create_table", f"CREATE TABLE {name} AS {query}")
+        self._log("create_table", query)
         self._create_as(name, self._parse_one(query), temp=temp, params=params)
 
+    def load_parquet(self, name: str, path: str) -> None:
+        self._log("load_parquet", f"SELECT * FROM {name}")
+        self._write(name, self.spark.read.parquet(str(path)), temp=False)
+
     def drop_table(self, name: str) -> None:
-        self._log("drop_table", name)
+        self._log("drop_table", f"DROP TABLE {name}")
         self._drop(name)
 
     def rename_table(self, old: str, new: str) -> None:
-        self._log("rename_table", old)
+        self._log("rename_table", f"ALTER TABLE {old} RENAME TO {new}")
         tables, _ = self._parts(old)
         tables[new] = tables.pop(old)
         self.spark.catalog.dropTempView(old)
@@ -294,12 +299,12 @@ class SparkEngine(Engine):
         self._autocommit()
 
     def delete_rows(self, table: str, where: str, params: list[Any] | None = None) -> None:
-        self._log("delete_rows", f"DELETE FROM {table} WHERE {where}")
+        self._log("delete_rows", f"SELECT * FROM {table} WHERE {where}")
         condition = self._parse_one(f"SELECT * FROM t WHERE {where}").args["where"].this
         self._delete(table, condition, params)
 
     def define_macro(self, name: str, parameters: list[str], body: str) -> None:
-        self._log("define_macro", f"MACRO {name}({', '.join(parameters)}) AS {body}")
+        self._log("define_macro", f"SELECT {body}")
         self._macros[name.lower()] = _template(parameters, body, self.dialect)
         self.macros.add(name)
 
@@ -545,7 +550,7 @@ _FRAGMENTS: dict[str, Callable[[list[exp.Expression]], exp.Expression]] = {
     ),
     # unix_timestamp() drops the fraction of a second that DuckDB's epoch() keeps.
     "personify_epoch_seconds": _template(
-        ["t"], "unix_micros(CAST(t AS TIMESTAMP_LTZ)) / 1000000.0", "spark"
+        ["t"], "unix_micros(CAST(t AS TIMESTAMP_LTZ)) / 1e6", "spark"
     ),
 }
 

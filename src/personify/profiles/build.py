@@ -135,13 +135,13 @@ class ProfileBuilder:
                 SELECT person_id, count(*) AS frequency, round(sum(amount), 2) AS monetary,
                   min(ts) AS first_ts, max(ts) AS last_ts,
                   -- shares of the purchases whose channel (discount) is known; NULL if none is
-                  avg(CASE WHEN channel = 'app' THEN 1.0 ELSE 0.0 END)
+                  avg(CASE WHEN channel = 'app' THEN 1 ELSE 0 END)
                     FILTER (WHERE channel IS NOT NULL) AS app_share,
-                  avg(CASE WHEN channel = 'web' THEN 1.0 ELSE 0.0 END)
+                  avg(CASE WHEN channel = 'web' THEN 1 ELSE 0 END)
                     FILTER (WHERE channel IS NOT NULL) AS web_share,
-                  avg(CASE WHEN channel = 'store' THEN 1.0 ELSE 0.0 END)
+                  avg(CASE WHEN channel = 'store' THEN 1 ELSE 0 END)
                     FILTER (WHERE channel IS NOT NULL) AS store_share,
-                  avg(CASE WHEN discounted THEN 1.0 ELSE 0.0 END)
+                  avg(CASE WHEN discounted THEN 1 ELSE 0 END)
                     FILTER (WHERE discounted IS NOT NULL) AS discount_share,
                   round(sum(CASE WHEN ts >= TIMESTAMP '{as_of}' - INTERVAL 365 DAY
                       THEN amount ELSE 0 END), 2) AS revenue_12m
@@ -167,7 +167,7 @@ class ProfileBuilder:
             )
             ctes["item_stats"] = f"""
                 SELECT person_id,
-                  avg(CASE WHEN returned THEN 1.0 ELSE 0.0 END)
+                  avg(CASE WHEN returned THEN 1 ELSE 0 END)
                     FILTER (WHERE online AND returned IS NOT NULL) AS return_rate
                   {"," if cat_cols else ""} {cat_cols}
                 FROM items GROUP BY person_id"""

@@ -150,8 +150,8 @@ class Segmentation:
 
     def _z_expr(self, feature: str, s: dict[str, float]) -> str:
         return (
-            f"((coalesce({self._raw_expr(feature)}, {s['median']!r}) - {s['mean']!r}) "
-            f"/ {s['sd']!r})"
+            f"((coalesce({self._raw_expr(feature)}, {_double(s['median'])}) - "
+            f"{_double(s['mean'])}) / {_double(s['sd'])})"
         )
 
     def _scaling(self, eligible: str) -> tuple[list[str], dict[str, dict[str, float]]]:
@@ -168,8 +168,8 @@ class Segmentation:
         moments = engine.sql(
             "SELECT "
             + ", ".join(
-                f"avg(coalesce({self._raw_expr(f)}, {float(m)!r})), "
-                f"stddev_pop(coalesce({self._raw_expr(f)}, {float(m)!r}))"
+                f"avg(coalesce({self._raw_expr(f)}, {_double(m)})), "
+                f"stddev_pop(coalesce({self._raw_expr(f)}, {_double(m)}))"
                 for f, m in usable
             )
             + f" FROM profiles WHERE {eligible}"
@@ -198,7 +198,7 @@ class Segmentation:
     ) -> None:
         engine = self.workspace.engine
         distances = [
-            " + ".join(f"pow({z[f]} - ({float(c[j])!r}), 2)" for j, f in enumerate(features))
+            " + ".join(f"pow({z[f]} - {_double(c[j])}, 2)" for j, f in enumerate(features))
             for c in centers
         ]
         names = [f"d{i}" for i in range(1, len(distances) + 1)]
@@ -279,7 +279,7 @@ class Segmentation:
                            sum(recency_days * size) / sum(size) AS recency_days FROM s)
             SELECT s.*, s.size / tot.size AS share,
                    s.revenue / nullif(tot.revenue, 0) AS revenue_share,
-                   s.avg_revenue * (1 - coalesce(s.return_rate, 0)) * {margin!r} AS contribution,
+                   s.avg_revenue * (1 - coalesce(s.return_rate, 0)) * {_double(margin)} AS contribution,
                    tot.return_rate AS all_return_rate, tot.recency_days AS all_recency_days
             FROM s, tot""",
             temp=True,
@@ -343,6 +343,13 @@ class Segmentation:
         engine.require("segment_runs")
         df = engine.fetch_df("SELECT * FROM segment_runs ORDER BY created_at DESC, run_id LIMIT 1")
         return df.iloc[0].to_dict()
+
+
+def _double(x: Any) -> str:
+    """A float as a DOUBLE literal: a bare ``34.5`` is a DECIMAL, which DuckDB turns into
+    DOUBLE beside an integer column while Spark keeps it DECIMAL and rounds (an average
+    to 4 more places, a quotient to 6)."""
+    return f"CAST({float(x)!r} AS DOUBLE)"
 
 
 def _value(x: Any) -> float | None:
