@@ -61,7 +61,7 @@ def duckdb_only(
     return found
 
 
-def _reason(node: exp.Expression, known: set[str]) -> str | None:
+def _reason(node: exp.Expr, known: set[str]) -> str | None:
     if isinstance(node, exp.Create):
         if node.args.get("replace"):
             return "CREATE OR REPLACE: Spark's catalogue differs (engine.create_table)"
@@ -83,19 +83,19 @@ def _reason(node: exp.Expression, known: set[str]) -> str | None:
         return "list lambdas: indexes start at 1 in DuckDB, 0 in Spark"
     if isinstance(node, exp.TryCast) and node.to.is_type(*exp.DataType.INTEGER_TYPES):
         return "TRY_CAST to an integer: DuckDB rounds '12.7' to 13, Spark gives NULL"
-    if isinstance(node, exp.Window) and isinstance(node.this, exp.RowNumber):
-        if not node.args.get("order"):
-            return "row_number() OVER () without ORDER BY: the order differs by engine"
+    window = isinstance(node, exp.Window) and isinstance(node.this, exp.RowNumber)
+    if window and not node.args.get("order"):
+        return "row_number() OVER () without ORDER BY: the order differs by engine"
     if isinstance(node, exp.RegexpReplace) and not node.args.get("modifiers"):
         pattern = node.expression
         if not (isinstance(pattern, exp.Literal) and pattern.this.startswith("^")):
             return "regexp_replace without 'g': DuckDB replaces the first match, Spark all"
-    if isinstance(node, exp.Literal) and not node.is_string:
-        if "." in node.this and "e" not in node.this.lower() and _in_arithmetic(node):
-            return (
-                "a decimal literal in an aggregate or coalesce: DuckDB makes it DOUBLE, "
-                "Spark keeps DECIMAL and rounds (write CAST(x AS DOUBLE) or an integer)"
-            )
+    decimal = isinstance(node, exp.Literal) and not node.is_string and "." in node.this
+    if decimal and "e" not in node.this.lower() and _in_arithmetic(node):
+        return (
+            "a decimal literal in an aggregate or coalesce: DuckDB makes it DOUBLE, "
+            "Spark keeps DECIMAL and rounds (write CAST(x AS DOUBLE) or an integer)"
+        )
     if isinstance(node, exp.Func):
         name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
         if name in FUNCTIONS:
@@ -105,7 +105,7 @@ def _reason(node: exp.Expression, known: set[str]) -> str | None:
     return None
 
 
-def _in_arithmetic(node: exp.Expression) -> bool:
+def _in_arithmetic(node: exp.Expr) -> bool:
     parent = node.parent
     while isinstance(parent, exp.Paren | exp.Neg | exp.If | exp.Case | exp.Add | exp.Sub):
         parent = parent.parent

@@ -116,7 +116,7 @@ class _Result:
 
     def _all(self) -> list[tuple[Any, ...]]:
         if self._rows is None:
-            self._rows = [] if self._df is None else [tuple(r) for r in self._df.collect()]
+            self._rows = [] if self._df is None else [tuple(r) for r in _run(self._df.collect)]
         return self._rows
 
     def fetchall(self) -> list[tuple[Any, ...]]:
@@ -134,7 +134,7 @@ class _Result:
     def df(self) -> pd.DataFrame:
         if self._df is None:
             return pd.DataFrame(self._all())
-        return self._df.toPandas()
+        return _run(self._df.toPandas)
 
 
 class SparkEngine(Engine):
@@ -151,9 +151,7 @@ class SparkEngine(Engine):
         self._tables: dict[str, list[str]] = self._read_catalogue()
         self._temps: dict[str, list[str]] = {}
         self._functions: set[str] = set()
-        self._macros: dict[str, Callable[[list[exp.Expression]], exp.Expression]] = dict(
-            _FRAGMENTS
-        )
+        self._macros: dict[str, Callable[[list[exp.Expr]], exp.Expr]] = dict(_FRAGMENTS)
         self._depth = 0
         self._snapshot: tuple[dict[str, list[str]], dict[str, list[str]]] | None = None
         self._written: list[str] = []  # folders written in the open transaction
@@ -177,9 +175,7 @@ class SparkEngine(Engine):
         return str(self.path / part)
 
     def _register(self, name: str, parts: list[str]) -> None:
-        self.spark.read.parquet(*(self._absolute(p) for p in parts)).createOrReplaceTempView(
-            name
-        )
+        self.spark.read.parquet(*(self._absolute(p) for p in parts)).createOrReplaceTempView(name)
 
     def _new_folder(self, name: str, *, temp: bool) -> str:
         root = self._temp_root if temp else self.path / "data" / name
@@ -350,7 +346,7 @@ class SparkEngine(Engine):
         self._functions.add(name)
 
     def append_arrow(self, table: str, data: pa.Table) -> None:
-        tables, temp = self._parts(table)
+        _, temp = self._parts(table)
         schema = self.spark.table(table).schema
         df = self.spark.createDataFrame(data.to_pandas(), schema=schema)
         self._write(table, df, temp=temp, append=True)
@@ -362,7 +358,7 @@ class SparkEngine(Engine):
         shutil.rmtree(self._temp_root, ignore_errors=True)
 
     # -- statements ---------------------------------------------------------------------------
-    def _parse_one(self, query: str) -> exp.Expression:
+    def _parse_one(self, query: str) -> exp.Expr:
         return sqlglot.parse_one(query, read=self.dialect)
 
     def _execute(self, query: str, params: list[Any] | None = None) -> Any:
@@ -382,7 +378,7 @@ class SparkEngine(Engine):
             log.debug("failed SQL:\n%s", shown)
             raise error from exc
 
-    def _statement(self, statement: exp.Expression, params: list[Any] | None) -> _Result:
+    def _statement(self, statement: exp.Expr, params: list[Any] | None) -> _Result:
         if isinstance(statement, exp.Create) and statement.kind == "TABLE":
             return self._create(statement, params)
         if isinstance(statement, exp.Drop) and statement.kind in ("TABLE", "VIEW"):
@@ -410,14 +406,14 @@ class SparkEngine(Engine):
             "statements (use an engine method)"
         )
 
-    def _query(self, query: exp.Expression, params: list[Any] | None) -> DataFrame:
+    def _query(self, query: exp.Expr, params: list[Any] | None) -> DataFrame:
         text = self._expand_macros(query).sql(dialect="spark")
         return self.spark.sql(text, args=list(params) if params else None)
 
-    def _expand_macros(self, tree: exp.Expression) -> exp.Expression:
+    def _expand_macros(self, tree: exp.Expr) -> exp.Expr:
         """Calls of macros and of the engine's fragments replaced by their bodies."""
 
-        def expand(node: exp.Expression) -> exp.Expression:
+        def expand(node: exp.Expr) -> exp.Expr:
             if isinstance(node, exp.Anonymous) and str(node.this).lower() in self._macros:
                 body = self._macros[str(node.this).lower()](list(node.expressions))
                 return self._expand_macros(body)  # macros call macros
@@ -447,7 +443,7 @@ class SparkEngine(Engine):
         return _Result(rows=[])
 
     def _create_as(
-        self, name: str, query: exp.Expression, *, temp: bool, params: list[Any] | None
+        self, name: str, query: exp.Expr, *, temp: bool, params: list[Any] | None
     ) -> None:
         if name in self._tables and temp:
             raise WorkspaceError(f"the engine failed: {name!r} is a table, not a temp table")
@@ -463,9 +459,11 @@ class SparkEngine(Engine):
         if must_exist:
             raise WorkspaceError(f"the engine failed: no table {name!r} to drop")
 
-    def _delete(self, table: str, condition: exp.Expression, params: list[Any] | None) -> None:
+    def _delete(self, table: str, condition: exp.Expr, params: list[Any] | None) -> None:
         _, temp = self._parts(table)
-        keep = exp.select("*").from_(table).where(exp.not_(exp.func("coalesce", condition, "false")))
+        keep = (
+            exp.select("*").from_(table).where(exp.not_(exp.func("coalesce", condition, "false")))
+        )
         self._write(table, self._query(keep, params), temp=temp)
 
     def _insert(self, statement: exp.Insert, params: list[Any] | None) -> _Result:
@@ -473,9 +471,7 @@ class SparkEngine(Engine):
         name = target.this.name if isinstance(target, exp.Schema) else target.name
         _, temp = self._parts(name)
         schema = self.spark.table(name).schema
-        columns = (
-            [c.name for c in target.expressions] if isinstance(target, exp.Schema) else None
-        )
+        columns = [c.name for c in target.expressions] if isinstance(target, exp.Schema) else None
         source = statement.expression
         if isinstance(source, exp.Values):
             values = iter(params or [])
@@ -483,8 +479,10 @@ class SparkEngine(Engine):
             names = columns or schema.names
             df = self.spark.createDataFrame(
                 [
-                    tuple(_coerce(r[names.index(f.name)], f.dataType) if f.name in names else None
-                          for f in schema.fields)
+                    tuple(
+                        _coerce(r[names.index(f.name)], f.dataType) if f.name in names else None
+                        for f in schema.fields
+                    )
                     for r in rows
                 ],
                 schema=schema,
@@ -494,9 +492,7 @@ class SparkEngine(Engine):
             df = df.toDF(*(columns or schema.names[: len(df.columns)]))
             df = df.select(
                 *(
-                    df[f.name].cast(f.dataType).alias(f.name)
-                    if f.name in df.columns
-                    else _null(f)
+                    df[f.name].cast(f.dataType).alias(f.name) if f.name in df.columns else _null(f)
                     for f in schema.fields
                 )
             )
@@ -506,18 +502,18 @@ class SparkEngine(Engine):
 
 def _template(
     parameters: list[str], body: str, dialect: str
-) -> Callable[[list[exp.Expression]], exp.Expression]:
+) -> Callable[[list[exp.Expr]], exp.Expr]:
     """A function from call arguments to ``body`` (read in ``dialect``) with them put in."""
     tree = sqlglot.parse_one(body, read=dialect)
 
-    def build(args: list[exp.Expression]) -> exp.Expression:
+    def build(args: list[exp.Expr]) -> exp.Expr:
         if len(args) != len(parameters):
             raise WorkspaceError(
                 f"the engine failed: {len(args)} argument(s) for ({', '.join(parameters)})"
             )
         given = dict(zip(parameters, args, strict=True))
 
-        def substitute(n: exp.Expression) -> exp.Expression:
+        def substitute(n: exp.Expr) -> exp.Expr:
             if isinstance(n, exp.Column) and not n.table and n.name in given:
                 return given[n.name].copy()
             return n
@@ -527,12 +523,12 @@ def _template(
     return build
 
 
-def _array(args: list[exp.Expression]) -> exp.Expression:
+def _array(args: list[exp.Expr]) -> exp.Expr:
     return exp.Array(expressions=[a.copy() for a in args])
 
 
 # The Spark side of the fragment methods (see SparkEngine.days_between), in Spark SQL.
-_FRAGMENTS: dict[str, Callable[[list[exp.Expression]], exp.Expression]] = {
+_FRAGMENTS: dict[str, Callable[[list[exp.Expr]], exp.Expr]] = {
     # Spark's datediff(DAY, a, b) counts whole 24-hour spans; DuckDB's date_diff('day')
     # the calendar days between the dates, as datediff(end, start) of dates does.
     "personify_days_between": _template(
@@ -589,7 +585,7 @@ def _spark_type(kind: exp.DataType) -> str:
     return kind.sql(dialect="spark")
 
 
-def _value(node: exp.Expression, params: Iterator[Any]) -> Any:
+def _value(node: exp.Expr, params: Iterator[Any]) -> Any:
     """A literal or ``?`` of an INSERT ... VALUES row as a Python value."""
     if isinstance(node, exp.Placeholder):
         return next(params)
@@ -598,8 +594,12 @@ def _value(node: exp.Expression, params: Iterator[Any]) -> Any:
     if isinstance(node, exp.Boolean):
         return bool(node.this)
     if isinstance(node, exp.Literal):
-        return node.this if node.is_string else float(node.this) if "." in node.this else int(
+        return (
             node.this
+            if node.is_string
+            else float(node.this)
+            if "." in node.this
+            else int(node.this)
         )
     raise WorkspaceError(
         f"the engine failed: INSERT ... VALUES takes literals and ? only, got {node.sql()}"
@@ -619,6 +619,14 @@ def _coerce(value: Any, kind: T.DataType) -> Any:
     if isinstance(kind, T.TimestampNTZType) and isinstance(value, dt.datetime):
         return value.replace(tzinfo=None)
     return value
+
+
+def _run(action: Callable[[], Any]) -> Any:
+    """Run a Spark action; its failure (a query fails when its rows are read) as ours."""
+    try:
+        return action()
+    except Exception as exc:
+        raise WorkspaceError(f"the engine failed: {_first_line(exc)}") from exc
 
 
 def _first_line(exc: BaseException) -> str:

@@ -117,7 +117,8 @@ class IdentityResolver:
             )
             engine.create_table(
                 "_nodes",
-                """SELECT id_type, id_value, row_number() OVER (ORDER BY id_type, id_value) AS node_id
+                """SELECT id_type, id_value,
+                       row_number() OVER (ORDER BY id_type, id_value) AS node_id
                 FROM (SELECT DISTINCT id_type, id_value FROM identity_identifiers)""",
                 temp=True,
             )

@@ -215,7 +215,8 @@ class Segmentation:
         # Segment 1 is the one that brings the most revenue.
         engine.create_table(
             "_rank",
-            """SELECT cluster, row_number() OVER (ORDER BY sum(monetary) DESC, cluster) AS segment_id
+            """SELECT cluster,
+                   row_number() OVER (ORDER BY sum(monetary) DESC, cluster) AS segment_id
             FROM _assign GROUP BY cluster""",
             temp=True,
         )
@@ -279,7 +280,8 @@ class Segmentation:
                            sum(recency_days * size) / sum(size) AS recency_days FROM s)
             SELECT s.*, s.size / tot.size AS share,
                    s.revenue / nullif(tot.revenue, 0) AS revenue_share,
-                   s.avg_revenue * (1 - coalesce(s.return_rate, 0)) * {_double(margin)} AS contribution,
+                   s.avg_revenue * (1 - coalesce(s.return_rate, 0)) * {_double(margin)}
+                     AS contribution,
                    tot.return_rate AS all_return_rate, tot.recency_days AS all_recency_days
             FROM s, tot""",
             temp=True,
