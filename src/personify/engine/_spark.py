@@ -36,6 +36,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -85,6 +86,8 @@ def spark_session(master: str, *, local_dir: Path | None = None) -> SparkSession
     its own temp views and functions, one JVM)."""
     with _SESSION_LOCK:
         if master not in _SESSIONS:
+            # Python functions run in workers: the Python (and packages) of this process.
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             builder = (
                 SparkSession.builder.master(master)
                 .appName("personify")
