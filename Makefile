@@ -6,7 +6,7 @@ DEMO_DIR ?= demo
 DEMO_CUSTOMERS ?= 20000
 DEMO_SEED ?= 42
 
-.PHONY: demo test check lint typecheck bench clean postgres-server
+.PHONY: demo test check lint typecheck bench clean postgres-server java-runtime
 
 # The venv is rebuilt when pyproject.toml changes; the stamp records the last install.
 $(VENV)/.installed: pyproject.toml
@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/personify demo --dir $(DEMO_DIR) --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
 
-test: $(VENV)/.installed postgres-server
+test: $(VENV)/.installed postgres-server java-runtime
 	$(PY) -m pytest -q
 
 # The database-source tests start a real PostgreSQL server: make sure its binaries exist
@@ -32,6 +32,18 @@ postgres-server:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	else \
 	  echo "PostgreSQL server binaries (initdb, pg_ctl) are missing: install the postgresql package" >&2; \
+	  exit 1; \
+	fi
+
+# The Spark engine's tests run PySpark in local mode, which needs Java 17 or later.
+java-runtime:
+	@if command -v java >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing a Java runtime for the Spark engine's tests"; \
+	  apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	else \
+	  echo "Java 17+ is missing (the Spark engine's tests need it): install openjdk-17-jre-headless" >&2; \
 	  exit 1; \
 	fi
 

@@ -133,6 +133,14 @@ class Workspace:
     def ingest(self) -> Ingest:
         from personify.ingest import Ingest
 
+        if self.config.engine.kind != "duckdb":
+            # Its readers (read_csv with rejects, Arrow batches from PostgreSQL) are DuckDB's.
+            raise WorkspaceError(
+                "ingest runs on the duckdb engine only, for now: ingest in a duckdb "
+                "workspace and hand the raw_* tables over as Parquet "
+                "(engine.load_parquet), then run identity, profiles, segments and personas"
+            )
+
         return Ingest(self)
 
     @cached_property
