@@ -46,7 +46,11 @@ def test_the_stages_send_only_portable_sql(logged: tuple[Workspace, list[Stateme
         and (reasons := duckdb_only(s.text, fragments=engine.fragments, functions=engine.macros))
     }
     origins = Counter(s.origin for s in log)
-    print(f"statements: {len(log)} ({len({s.text for s in log})} distinct), by origin {origins}")
+    with_fragments = sum(any(f in s.text for f in engine.fragments) for s in log)
+    print(
+        f"statements: {len(log)} ({len({s.text for s in log})} distinct), by origin {origins}; "
+        f"{with_fragments} hold an engine fragment"
+    )
     assert len(log) > 50 and origins["sql"] > 10 and origins["create_table"] > 10
     assert bad == {}
 

@@ -401,7 +401,7 @@ class SparkEngine(Engine):
             return self._insert(statement, params)
         if isinstance(statement, exp.Describe):
             df = self.spark.table(statement.this.name)
-            return _Result(rows=[(f.name, f.dataType.simpleString()) for f in df.schema.fields])
+            return _Result(rows=[(f.name, _duckdb_type(f.dataType)) for f in df.schema.fields])
         if isinstance(statement, exp.Query):
             return _Result(self._query(statement, params))
         raise WorkspaceError(
