@@ -24,9 +24,9 @@ every node of a cluster mounts), not an object store; folders no catalogue names
 more are removed after the commit, so a reader in another process that opened the
 workspace earlier may lose files under it.
 
-Temp tables are materialised as Parquet too (in a folder of the engine's own), not
-lazy views: a loop that rebuilds a temp table from itself (identity's label
-propagation) would otherwise nest plans deeper every round.
+Temp tables are local checkpoints (computed once, kept by the executors, spilling to
+disk), not lazy views: a loop that rebuilds a temp table from itself (identity's
+label propagation) would otherwise nest plans deeper every round.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def spark_session(master: str, *, local_dir: Path | None = None) -> SparkSession
             )
             if master.startswith("local"):
                 # A laptop's data: 200 shuffle partitions would be mostly empty tasks.
-                builder = builder.config("spark.sql.shuffle.partitions", "4")
+                builder = builder.config("spark.sql.shuffle.partitions", "2")
             if local_dir is not None:
                 builder = builder.config("spark.local.dir", str(local_dir))
             session = builder.getOrCreate()
@@ -150,9 +150,9 @@ class SparkEngine(Engine):
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self.spark = spark_session(master, local_dir=temp_directory)
-        self._temp_root = self.path / "_temp" / uuid.uuid4().hex
         self._tables: dict[str, list[str]] = self._read_catalogue()
-        self._temps: dict[str, list[str]] = {}
+        self._temps: dict[str, list[str]] = {}  # temp table -> [its frame's token]
+        self._frames: dict[str, DataFrame] = {}
         self._functions: set[str] = set()
         self._macros: dict[str, Callable[[list[exp.Expr]], exp.Expr]] = dict(_FRAGMENTS)
         self._depth = 0
@@ -178,16 +178,29 @@ class SparkEngine(Engine):
         return str(self.path / part)
 
     def _register(self, name: str, parts: list[str]) -> None:
+        if parts and parts[0] in self._frames:  # a temp table
+            self._frames[parts[0]].createOrReplaceTempView(name)
+            return
         self.spark.read.parquet(*(self._absolute(p) for p in parts)).createOrReplaceTempView(name)
 
-    def _new_folder(self, name: str, *, temp: bool) -> str:
-        root = self._temp_root if temp else self.path / "data" / name
-        folder = root / f"{name}-{uuid.uuid4().hex[:12]}"
+    def _new_folder(self, name: str) -> str:
+        folder = self.path / "data" / name / f"{name}-{uuid.uuid4().hex[:12]}"
         return str(folder.relative_to(self.path))
 
     def _write(self, name: str, df: DataFrame, *, temp: bool, append: bool = False) -> None:
         """Materialise ``df`` as (part of) table ``name`` and make the view show it."""
-        folder = self._new_folder(name, temp=temp)
+        if temp:
+            # A local checkpoint: computed once, kept by the executors (spilling to disk),
+            # its plan cut; cheaper than a Parquet round trip for what lives one run.
+            if append:
+                df = self.spark.table(name).unionByName(df)
+            token = f"temp:{name}:{uuid.uuid4().hex[:12]}"
+            self._frames[token] = df.localCheckpoint(eager=True)
+            self._temps[name] = [token]
+            self._register(name, [token])
+            self._autocommit()
+            return
+        folder = self._new_folder(name)
         df.write.parquet(self._absolute(folder))
         self._written.append(folder)
         tables = self._temps if temp else self._tables
@@ -205,16 +218,16 @@ class SparkEngine(Engine):
         self._collect_garbage()
 
     def _collect_garbage(self) -> None:
-        """Remove the folders that no table or temp table names any more."""
+        """Remove the folders and frames that no table or temp table names any more."""
         live = {p for parts in (*self._tables.values(), *self._temps.values()) for p in parts}
+        for token in [t for t in self._frames if t not in live]:
+            self._frames.pop(token).unpersist()
         data = self.path / "data"
-        for root in [*(data.iterdir() if data.exists() else []), self._temp_root]:
-            if not root.exists():
-                continue
+        for root in data.iterdir() if data.exists() else []:
             for folder in root.iterdir():
                 if str(folder.relative_to(self.path)) not in live:
                     shutil.rmtree(folder, ignore_errors=True)
-            if root != self._temp_root and not any(root.iterdir()):
+            if not any(root.iterdir()):
                 root.rmdir()
 
     def _parts(self, name: str) -> tuple[dict[str, list[str]], bool]:
@@ -358,7 +371,9 @@ class SparkEngine(Engine):
         for name in list(self._temps) + list(self._tables):
             self.spark.catalog.dropTempView(name)
         self._temps.clear()
-        shutil.rmtree(self._temp_root, ignore_errors=True)
+        for frame in self._frames.values():
+            frame.unpersist()
+        self._frames.clear()
 
     # -- statements ---------------------------------------------------------------------------
     def _parse_one(self, query: str) -> exp.Expr:
