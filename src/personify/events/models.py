@@ -102,6 +102,7 @@ class Success(BaseModel):
 
 class Failure(BaseModel):
     success: Literal[False] = False
+    code: str
     message: str
 
 

@@ -49,8 +49,18 @@ class ApiError(Exception):
         self.message = message
 
 
+# Segment's SDKs read ``code`` and ``message`` from an error response.
+_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    413: "payload_too_large",
+    415: "unsupported_encoding",
+    503: "unavailable",
+}
+
+
 def _failure(status: int, message: str) -> Response:
-    body = orjson.dumps({"success": False, "message": message})
+    body = orjson.dumps({"success": False, "code": _CODES[status], "message": message})
     headers = {"WWW-Authenticate": 'Basic realm="personify"'} if status == 401 else None
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
