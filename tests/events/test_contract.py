@@ -6,14 +6,13 @@ server must never answer 5xx, and its replies must match the documented schemas.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
-import base64
-
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
 import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
