@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 from datetime import datetime, timedelta
 
 import httpx
@@ -178,6 +179,7 @@ def test_authentication(server: EventServer) -> None:
     assert server.post("/v1/track", body).status_code == 200
     store = KeyStore(server.workspace)
     store.revoke(store.list()[0].key_id)
+    time.sleep(0.5)  # the server looks at the key file every quarter second
     r = server.post("/v1/track", body)
     assert r.status_code == 401
     assert r.json()["message"] == "unknown or revoked write key"

@@ -127,6 +127,17 @@ def test_message_ids_already_moved_are_dropped(tmp_path: Path) -> None:
     assert _inbox_ids(events) == ["a", "b", "c"]
 
 
+def test_message_ids_with_quotes_or_backslashes_are_read_exactly(tmp_path: Path) -> None:
+    events = tmp_path / "events"
+    (events / "log").mkdir(parents=True)
+    odd = ['say "hi"', "back\\slash", "tab\there", "ünï"]
+    segment_path(events / "log", 1).write_bytes(b"".join(_line(m) for m in [*odd, odd[0]]))
+    mover = Mover(events)
+    assert mover.drain() == 4
+    mover.close()
+    assert _inbox_ids(events) == odd
+
+
 def test_the_mover_reads_only_durable_bytes(tmp_path: Path) -> None:
     events = tmp_path / "events"
     (events / "log").mkdir(parents=True)

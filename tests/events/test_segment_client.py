@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,6 +81,7 @@ def test_a_revoked_key_is_reported_to_the_client(server: EventServer) -> None:
 
     store = KeyStore(server.workspace)
     store.revoke(store.list()[0].key_id)
+    time.sleep(0.5)  # the server looks at the key file every quarter second
     errors: list[Any] = []
     client = _client(server, errors)
     client.track("user-1", "Nope")

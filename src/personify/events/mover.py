@@ -38,6 +38,19 @@ MAX_CHUNK_BYTES = 32 * 2**20
 DEDUPE_WINDOW = timedelta(days=7)
 
 
+_ID_FIRST = b'{"messageId":"'
+
+
+def _message_id(line: bytes) -> str:
+    """The server writes messageId first: read it off the line, parse only when escaped."""
+    if line.startswith(_ID_FIRST):
+        end = line.find(b'"', len(_ID_FIRST))
+        value = line[len(_ID_FIRST) : end]
+        if end > 0 and b"\\" not in value:
+            return value.decode()
+    return str(orjson.loads(line)["messageId"])
+
+
 @dataclass(frozen=True)
 class MoveResult:
     moved: int
@@ -137,9 +150,7 @@ class Mover:
 
     def _move(self, at: Position, data: bytes) -> MoveResult:
         lines = data.splitlines(keepends=True)
-        ids: list[str] = []
-        for line in lines:
-            ids.append(str(orjson.loads(line)["messageId"]))
+        ids = [_message_id(line) for line in lines]
         seen = self._seen(ids)
         keep: list[bytes] = []
         new_ids: list[str] = []

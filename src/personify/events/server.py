@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 import logging
 import uuid
 import zlib
@@ -150,29 +151,33 @@ def _line(
     *,
     received: datetime,
     received_iso: str,
-    sent_at: datetime | None,
+    batch_sent_at: tuple[datetime, Any] | None,
     defaults: dict[str, Any],
 ) -> bytes:
-    """One stored message: as sent, less the write key, plus what Segment's server adds."""
+    """One stored message: as sent, less the write key, plus what Segment's server adds.
+
+    ``messageId`` comes first in the line, so the mover reads it without parsing the rest.
+    Datetimes are formatted by orjson (in C: a tenth of ``isoformat``'s cost).
+    """
     raw.pop("writeKey", None)
+    message_id = raw.pop("messageId", None) or f"personify-{uuid.uuid4()}"
     raw["type"] = message.type
     for name, value in defaults.items():  # the batch's context and integrations
         raw.setdefault(name, value)
-    if message.messageId is None:
-        raw["messageId"] = f"personify-{uuid.uuid4()}"
-    sent = message.sentAt or sent_at
+    sent = message.sentAt
+    if sent is None and batch_sent_at is not None:
+        sent = batch_sent_at[0]
+        raw["sentAt"] = batch_sent_at[1]
     if message.timestamp is not None:
         raw["originalTimestamp"] = raw["timestamp"]
         ts = _utc(message.timestamp)
         if sent is not None:  # Segment's skew correction: the client's clock offset removed
             ts = received - (_utc(sent) - ts)
-        raw["timestamp"] = _iso(ts)
+        raw["timestamp"] = ts
     else:
         raw["timestamp"] = received_iso
-    if sent is not None:
-        raw["sentAt"] = _iso(_utc(sent))
     raw["receivedAt"] = received_iso
-    line = orjson.dumps(raw) + b"\n"
+    line = orjson.dumps({"messageId": message_id, **raw}, option=orjson.OPT_UTC_Z) + b"\n"
     if len(line) > models.MAX_MESSAGE_BYTES + _ADDED_BYTES:
         raise ApiError(413, f"a message over the limit of {models.MAX_MESSAGE_BYTES // 1024} KB")
     return line
@@ -193,13 +198,14 @@ def encode(kind: str, payload: dict[str, Any]) -> tuple[bytes, int]:
                 for k in ("context", "integrations")
                 if isinstance(payload.get(k), dict)
             }
+            batch_sent_at = (parsed.sentAt, payload["sentAt"]) if parsed.sentAt else None
             lines = [
                 _line(
                     raw,
                     message,
                     received=received,
                     received_iso=received_iso,
-                    sent_at=parsed.sentAt,
+                    batch_sent_at=batch_sent_at,
                     defaults=defaults,
                 )
                 for raw, message in zip(payload["batch"], parsed.batch, strict=True)
@@ -212,7 +218,7 @@ def encode(kind: str, payload: dict[str, Any]) -> tuple[bytes, int]:
                     parsed,
                     received=received,
                     received_iso=received_iso,
-                    sent_at=None,
+                    batch_sent_at=None,
                     defaults={},
                 )
             ]
@@ -239,6 +245,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # What the imports built is never garbage: keep it out of the collector's scans,
+        # which otherwise walk that whole heap again and again under load.
+        gc.freeze()
         event_log.open()
         mover = Mover(events_dir, durable=event_log.durable, interval=move_interval)
         mover.start()
