@@ -192,7 +192,9 @@ def main() -> None:
         proc.wait(timeout=300)
 
     acked_events = len(acked) * args.batch_size
-    expected = {f"c{k // 10_000_000}-{k % 10_000_000}-{j}" for k in acked for j in range(args.batch_size)}
+    expected = {
+        f"c{k // 10_000_000}-{k % 10_000_000}-{j}" for k in acked for j in range(args.batch_size)
+    }
     stored: set[str] = set()
     stored_lines = 0
     for path in sorted((workspace / "events" / "inbox").glob("*.jsonl")):

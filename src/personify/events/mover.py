@@ -246,3 +246,75 @@ class Mover:
     def close(self) -> None:
         self.stop()
         self._db.close()
+
+
+def run_process(events_dir: Path, *, parent: int, interval: float) -> None:
+    """The mover as the server's child process (``personify serve`` starts it).
+
+    A process of its own, not a thread: the mover's Python work would otherwise compete for
+    the server's interpreter lock and take a fifth of its throughput. It reads complete
+    lines without waiting for the writer's fsync; an event it moves before its sync was
+    acknowledged a moment later or never (a client then retries it, and the messageId
+    dedupe keeps one copy). It stops on SIGTERM or SIGINT (the server then makes the last
+    move itself: :func:`drain_now`), and on its own when the server is gone (killed): the
+    next server goes on from the checkpoint. A lock file keeps two movers from running at once.
+    """
+    import fcntl
+    import signal
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    events_dir.mkdir(parents=True, exist_ok=True)
+    with open(events_dir / "mover.lock", "w") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if stop.wait(0.1) or os.getppid() != parent:
+                    return
+        mover = Mover(events_dir)
+        next_move = time.monotonic() + interval
+        last_forget = time.monotonic()
+        try:
+            while not stop.is_set():
+                if os.getppid() != parent:
+                    return  # the server died: move nothing more
+                if time.monotonic() >= next_move:
+                    try:
+                        mover.drain()
+                        if time.monotonic() - last_forget > 3600:
+                            mover.forget_old()
+                            last_forget = time.monotonic()
+                    except Exception:  # the log keeps the events until a step works
+                        log.exception("event mover step failed; retrying")
+                    next_move = time.monotonic() + interval
+                stop.wait(min(0.2, interval))
+        finally:
+            mover.close()
+
+
+def drain_now(events_dir: Path) -> int:
+    """Move everything in the log now (the server's last step, once its mover has stopped)."""
+    import fcntl
+
+    with open(events_dir / "mover.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        mover = Mover(events_dir)
+        try:
+            return mover.drain()
+        finally:
+            mover.close()
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="The event server's mover (internal).")
+    parser.add_argument("events_dir", type=Path)
+    parser.add_argument("--parent", type=int, required=True)
+    parser.add_argument("--interval", type=float, default=5.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="mover: %(message)s")
+    run_process(args.events_dir, parent=args.parent, interval=args.interval)

@@ -12,6 +12,10 @@ import base64
 import binascii
 import gc
 import logging
+import os
+import signal
+import subprocess
+import sys
 import uuid
 import zlib
 from collections.abc import AsyncIterator
@@ -32,7 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from personify.events import models
 from personify.events.keys import KeyStore
 from personify.events.log import SEGMENT_BYTES, EventLog
-from personify.events.mover import Mover
+from personify.events.mover import drain_now
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +193,8 @@ def encode(kind: str, payload: dict[str, Any]) -> tuple[bytes, int]:
         parsed = models.ADAPTERS[kind].validate_python(payload)
     except ValidationError as exc:
         raise ApiError(400, _describe(exc)) from None
-    received = datetime.now(UTC)
+    now = datetime.now(UTC)
+    received = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as stored: ms
     received_iso = _iso(received)
     try:
         if kind == "batch":
@@ -249,17 +254,26 @@ def create_app(
         # which otherwise walk that whole heap again and again under load.
         gc.freeze()
         event_log.open()
-        mover = Mover(events_dir, durable=event_log.durable, interval=move_interval)
-        mover.start()
+        mover = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "personify.events.mover",
+                str(events_dir),
+                "--parent",
+                str(os.getpid()),
+                "--interval",
+                str(move_interval),
+            ]
+        )
         log.info("collecting events into %s", events_dir)
         try:
             yield
         finally:
-            event_log.close()
-            mover.stop()
-            mover._durable = None  # the writer is stopped: all that is in the files is durable
-            moved = mover.drain()
-            mover.close()
+            event_log.close()  # every acknowledged event is in the log
+            mover.send_signal(signal.SIGTERM)
+            mover.wait()
+            moved = drain_now(events_dir)  # the rest of the log, into the inbox
             log.info(
                 "event server stopped: %d events acknowledged, %d moved at shutdown",
                 app.state.accepted,
