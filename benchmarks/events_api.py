@@ -221,7 +221,9 @@ def main() -> None:
         t0 = time.perf_counter()
         with Workspace(workspace) as ws:
             ws.ingest.run()
-            n = ws.engine.fetch_df("SELECT count(*) AS n FROM raw_events")["n"][0]
+            n = ws.engine.fetch_df(
+                "SELECT count(*) AS n FROM raw_events WHERE message_id NOT LIKE 'c999-%'"
+            )["n"][0]  # less the warm-up
         result["raw_events"] = int(n)
         result["ingest_s"] = round(time.perf_counter() - t0, 1)
     print(
