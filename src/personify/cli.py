@@ -381,6 +381,12 @@ from personify._cli_sources import sources_app  # noqa: E402
 
 app.add_typer(sources_app, name="sources")
 
+from personify._cli_events import keys_app  # noqa: E402
+from personify._cli_events import serve as _serve  # noqa: E402
+
+app.add_typer(keys_app, name="keys")
+app.command("serve")(_serve)
+
 
 def main() -> None:  # pragma: no cover - console-script entry point
     app()
