@@ -70,10 +70,39 @@ class Engine:
     def _execute(self, query: str, params: list[Any] | None = None) -> Any:
         raise NotImplementedError
 
+    _depth = 0  # how many transaction() blocks are open
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        """All or nothing: a failure inside leaves every table as it was. Nests: an inner
+        block is part of the outer one. Engines fill _begin, _commit and _rollback."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._begin()
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._rollback()
+            raise
+        else:
+            self._commit()
+        finally:
+            self._depth = 0
+
+    def _begin(self) -> None:
         raise NotImplementedError
-        yield  # pragma: no cover
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        raise NotImplementedError
 
     def list_tables(self) -> list[str]:
         raise NotImplementedError

@@ -8,8 +8,7 @@ describe a segment) comes back through :meth:`Engine.fetch_df`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,27 +65,14 @@ class DuckDBEngine(Engine):
             log.debug("failed SQL:\n%s", shown)
             raise error from exc
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All or nothing: a failure inside leaves every table as it was. Nests."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
+    def _begin(self) -> None:
         self.con.execute("BEGIN TRANSACTION")
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        else:
-            self.con.execute("COMMIT")
-        finally:
-            self._depth = 0
+
+    def _commit(self) -> None:
+        self.con.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        self.con.execute("ROLLBACK")
 
     def append_arrow(self, table: str, data: pa.Table) -> None:
         self.con.register("_personify_append", data)

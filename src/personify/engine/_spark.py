@@ -40,7 +40,6 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +214,7 @@ class SparkEngine(Engine):
     def _commit(self) -> None:
         self._save_catalogue()
         self._written = []
+        self._snapshot = None
         self._collect_garbage()
 
     def _collect_garbage(self) -> None:
@@ -238,31 +238,12 @@ class SparkEngine(Engine):
         raise WorkspaceError(f"the engine failed: no table {name!r}")
 
     # -- the Engine interface -----------------------------------------------------------------
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All or nothing, as far as a catalogue file can: see the module's notes. Nests."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
+    def _begin(self) -> None:
+        """All or nothing, as far as a catalogue file can (see the module's notes)."""
         self._snapshot = (
             {k: list(v) for k, v in self._tables.items()},
             {k: list(v) for k, v in self._temps.items()},
         )
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
-            self._rollback()
-            raise
-        else:
-            self._commit()
-        finally:
-            self._depth = 0
-            self._snapshot = None
 
     def _rollback(self) -> None:
         assert self._snapshot is not None
@@ -278,6 +259,7 @@ class SparkEngine(Engine):
         for folder in self._written:
             shutil.rmtree(self._absolute(folder), ignore_errors=True)
         self._written = []
+        self._snapshot = None
 
     def list_tables(self) -> list[str]:
         return sorted(self._tables)
