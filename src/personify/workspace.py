@@ -12,7 +12,7 @@ import re
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
@@ -42,6 +42,7 @@ class Workspace:
         self.path = Path(path) if path is not None else default_workspace_dir()
         self.config: Config = load_config(self.path / CONFIG_FILE)
         self._engine: Engine | None = None
+        self._ingest_engine: DuckDBEngine | None = None
 
     # -- creation ---------------------------------------------------------------------------
     @classmethod
@@ -108,6 +109,27 @@ class Workspace:
                 )
         return self._engine
 
+    @property
+    def ingest_engine(self) -> DuckDBEngine:
+        """Where ingest validates and keeps its state: the workspace engine itself on DuckDB;
+        on Spark, the DuckDB file ``database``, whose raw_*, quarantine and load_batches
+        tables each load then publishes to Spark (ingest/_publish.py).
+
+        Ingest's readers (read_csv with rejects tables and line numbers, Arrow batches from
+        PostgreSQL) and its checks in one pass are DuckDB's; a Spark workspace reads its
+        files with the same code, so a row quarantined on one engine is quarantined on the
+        other."""
+        if self.config.engine.kind == "duckdb":
+            return cast(DuckDBEngine, self.engine)
+        if self._ingest_engine is None:
+            settings = self.config.engine
+            self._ingest_engine = DuckDBEngine(
+                self.resolve(self.config.database),
+                memory_limit=settings.memory_limit,
+                temp_directory=self.resolve(settings.temp_directory),
+            )
+        return self._ingest_engine
+
     def resolve(self, relative: str) -> Path:
         """A path from the config, relative to the workspace folder."""
         p = Path(relative).expanduser()
@@ -121,6 +143,9 @@ class Workspace:
         if self._engine is not None:
             self._engine.close()
             self._engine = None
+        if self._ingest_engine is not None:
+            self._ingest_engine.close()
+            self._ingest_engine = None
 
     def __enter__(self) -> Workspace:
         return self
@@ -132,14 +157,6 @@ class Workspace:
     @cached_property
     def ingest(self) -> Ingest:
         from personify.ingest import Ingest
-
-        if self.config.engine.kind != "duckdb":
-            # Its readers (read_csv with rejects, Arrow batches from PostgreSQL) are DuckDB's.
-            raise WorkspaceError(
-                "ingest runs on the duckdb engine only, for now: ingest in a duckdb "
-                "workspace and hand the raw_* tables over as Parquet "
-                "(engine.load_parquet), then run identity, profiles, segments and personas"
-            )
 
         return Ingest(self)
 

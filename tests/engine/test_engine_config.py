@@ -42,12 +42,3 @@ def test_missing_pyspark_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setitem(sys.modules, name, None)  # as if it were not installed
     with pytest.raises(WorkspaceError, match=r"pip install 'personify\[spark\]'"):
         importlib.import_module("personify.engine._spark")
-
-
-def test_ingest_on_spark_says_it_is_not_there_yet(tmp_path: Path) -> None:
-    folder = tmp_path / "w"
-    folder.mkdir()
-    (folder / "personify.yaml").write_text("engine: {kind: spark}\n")
-    ws = Workspace(folder)
-    with pytest.raises(WorkspaceError, match="ingest runs on the duckdb engine only"):
-        _ = ws.ingest

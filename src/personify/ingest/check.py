@@ -56,7 +56,7 @@ def check_sources(workspace: Workspace, names: list[str] | None = None) -> list[
     from personify.ingest.loader import _SourceLoader  # the loader's own staging and checks
 
     names = names or list(workspace.config.sources)
-    engine = workspace.engine
+    engine = workspace.ingest_engine
     register_checks(engine)
     register_functions(engine)  # name parts of expr: columns
     results = []
@@ -87,7 +87,7 @@ def check_sources(workspace: Workspace, names: list[str] | None = None) -> list[
 def _summarise(
     workspace: Workspace, result: SourceCheck, staged: Staged, checked: str, loader: _SourceLoader
 ) -> None:
-    engine = workspace.engine
+    engine = workspace.ingest_engine
     result.rows = engine.count(checked)
     result.bad_rows = int(engine.scalar(f"SELECT count(*) FROM {checked} WHERE _problems <> ''"))
     result.unreadable_lines = engine.count(staged.rejects) if staged.rejects else 0

@@ -36,6 +36,7 @@ from personify.ingest._columns import (
 )
 from personify.ingest._database import describe, stage_database
 from personify.ingest._incremental import drop_deleted_quarantine, drop_superseded_quarantine
+from personify.ingest._publish import publish
 from personify.ingest._readers import (
     Staged,
     json_path,
@@ -154,7 +155,7 @@ class Ingest:
         if problems:
             raise SourceError("\n".join(problems))
 
-        engine = self.workspace.engine
+        engine = self.workspace.ingest_engine
         register_checks(engine)
         register_functions(engine)  # name parts of expr: columns
         batch_id = uuid.uuid4().hex[:12]
@@ -193,6 +194,11 @@ class Ingest:
                     ],
                 )
         progress("load", 1.0)
+        if engine is not self.workspace.engine:  # a Spark workspace: hand the tables over
+            progress("publish", 0.0)
+            scratch = self.workspace.resolve(config.engine.temp_directory)
+            publish(engine, self.workspace.engine, scratch)
+            progress("publish", 1.0)
         return IngestResult(batch_id, results)
 
     def source_paths(self, name: str) -> list[Path]:
@@ -207,7 +213,7 @@ class Ingest:
 
     def changed_since(self, batch_id: str) -> dict[str, int]:
         """Rows each source gained or changed in the batches after ``batch_id``."""
-        engine = self.workspace.engine
+        engine = self.workspace.ingest_engine
         seq = engine.scalar("SELECT max(seq) FROM load_batches WHERE batch_id = ?", [batch_id])
         if seq is None:
             raise SourceError(f"no load batch with id {batch_id!r}")
@@ -218,7 +224,8 @@ class Ingest:
             ).fetchall()
         ]
         counts: dict[str, int] = {}
-        for name in self.workspace.loaded_sources():
+        have = set(engine.list_tables())
+        for name in [n for n in self.workspace.config.sources if f"raw_{n}" in have]:
             counts[name] = (
                 int(
                     engine.scalar(
@@ -244,7 +251,7 @@ class _SourceLoader:
         loaded_at: dt.datetime,
     ) -> None:
         self.workspace = workspace
-        self.engine: DuckDBEngine = workspace.engine
+        self.engine: DuckDBEngine = workspace.ingest_engine
         self.name = name
         self.spec: SourceSpec = workspace.config.sources[name]
         self.paths = paths

@@ -54,14 +54,14 @@ def _reason_class(reason: str) -> str:
 
 
 def _has_table(workspace: Workspace) -> bool:
-    return workspace.engine.has_table("quarantine")
+    return workspace.ingest_engine.has_table("quarantine")
 
 
 def summary(workspace: Workspace, *, source: str | None = None) -> list[QuarantineGroup]:
     """Quarantined rows counted by source and reason."""
     if not _has_table(workspace):
         return []
-    rows = workspace.engine.sql(
+    rows = workspace.ingest_engine.sql(
         """SELECT source, reason, line FROM quarantine
         WHERE ? IS NULL OR source = ? ORDER BY source, line, "row" """,
         [source, source],
@@ -88,7 +88,7 @@ def rows(
         raise SourceError(f"no source named {source!r} in personify.yaml")
     if not _has_table(workspace):
         return []
-    found = workspace.engine.sql(
+    found = workspace.ingest_engine.sql(
         """SELECT source, file, "row", line, columns, reason, record FROM quarantine
         WHERE source = ? AND (? IS NULL OR list_contains(string_split(columns, ','), ?))
         ORDER BY line, "row" LIMIT ?""",
@@ -137,6 +137,5 @@ def retry(workspace: Workspace) -> RetryResult:
 def _counts(workspace: Workspace) -> dict[str, int]:
     if not _has_table(workspace):
         return {}
-    return dict(
-        workspace.engine.sql("SELECT source, count(*) FROM quarantine GROUP BY source").fetchall()
-    )
+    counts = "SELECT source, count(*) FROM quarantine GROUP BY source"
+    return dict(workspace.ingest_engine.sql(counts).fetchall())
