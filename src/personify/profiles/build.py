@@ -21,6 +21,7 @@ from personify.ingest._readers import quote_ident
 from personify.ingest.kinds import KINDS
 from personify.profiles.custom import custom_queries
 from personify.profiles.features import CATEGORY_PREFIX, Catalogue
+from personify.profiles.value import VALUE_COLUMNS, value_table
 from personify.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -146,6 +147,9 @@ class ProfileBuilder:
                   round(sum(CASE WHEN ts >= TIMESTAMP '{as_of}' - INTERVAL 365 DAY
                       THEN amount ELSE 0 END), 2) AS revenue_12m
                 FROM purchases GROUP BY person_id"""
+        # Lifetime value, probability alive, churn risk: profiles/value.py
+        if purchases and value_table(engine, purchases, as_of):
+            ctes["val"] = "SELECT * FROM profile_value"
         progress("items and categories", 0.3)
         categories: list[str] = []
         items = self._items()
@@ -242,6 +246,7 @@ class ProfileBuilder:
             ("support", ["coalesce(tickets, 0) AS tickets", "avg_satisfaction"]),
             ("rev", ["coalesce(reviews, 0) AS reviews", "avg_rating"]),
             ("acq", ["acquisition_channel", "acquisition_cost"]),
+            ("val", list(VALUE_COLUMNS)),
             *((cte, [quote_ident(column)]) for cte, column in custom_ctes.items()),
         ):
             if cte in ctes:
