@@ -21,6 +21,7 @@ from personify.ingest._readers import quote_ident
 from personify.ingest.kinds import KINDS
 from personify.profiles.custom import custom_queries
 from personify.profiles.features import CATEGORY_PREFIX, Catalogue
+from personify.profiles.voice import VoiceBuilder, profile_query
 from personify.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -202,6 +203,10 @@ class ProfileBuilder:
         acquisition = self._acquisition()
         if acquisition:
             ctes["acq"] = acquisition
+        progress("what customers write", 0.6)
+        voice = profile_query(VoiceBuilder(self.workspace, catalogue).run())
+        if voice:
+            ctes["voice"] = voice
         progress("profiles", 0.7)
 
         select = [
@@ -242,6 +247,10 @@ class ProfileBuilder:
             ("support", ["coalesce(tickets, 0) AS tickets", "avg_satisfaction"]),
             ("rev", ["coalesce(reviews, 0) AS reviews", "avg_rating"]),
             ("acq", ["acquisition_channel", "acquisition_cost"]),
+            (
+                "voice",
+                ["coalesce(voice_texts, 0) AS voice_texts", "voice_sentiment", "voice_theme"],
+            ),
             *((cte, [quote_ident(column)]) for cte, column in custom_ctes.items()),
         ):
             if cte in ctes:
