@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
@@ -190,6 +191,7 @@ class ThemeModel:
 
     def fit(self, texts: list[str]) -> ThemeModel:
         from sklearn.decomposition import NMF
+        from sklearn.exceptions import ConvergenceWarning
 
         self.vectorizer_ = self._vectorizer(len(texts))
         matrix = self.vectorizer_.fit_transform(texts)
@@ -200,7 +202,9 @@ class ThemeModel:
         for k in THEME_COUNTS:
             if k >= min(choose.shape) // 2:
                 break
-            nmf = NMF(k, init="nndsvda", random_state=self.seed, max_iter=300).fit(choose)
+            with warnings.catch_warnings():  # rough topics are enough to compare counts
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                nmf = NMF(k, init="nndsvda", random_state=self.seed, max_iter=200).fit(choose)
             self.coherence_[k] = _npmi(binary, nmf.components_)
         if not self.coherence_:
             raise ValueError("too few texts or terms for themes")
