@@ -22,6 +22,7 @@ from personify.ingest.kinds import KINDS
 from personify.profiles.custom import custom_queries
 from personify.profiles.features import CATEGORY_PREFIX, Catalogue
 from personify.profiles.value import VALUE_COLUMNS, value_table
+from personify.profiles.voice import VoiceBuilder, profile_query
 from personify.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -206,6 +207,10 @@ class ProfileBuilder:
         acquisition = self._acquisition()
         if acquisition:
             ctes["acq"] = acquisition
+        progress("what customers write", 0.6)
+        voice = profile_query(VoiceBuilder(self.workspace, catalogue).run())
+        if voice:
+            ctes["voice"] = voice
         progress("profiles", 0.7)
 
         select = [
@@ -247,6 +252,10 @@ class ProfileBuilder:
             ("rev", ["coalesce(reviews, 0) AS reviews", "avg_rating"]),
             ("acq", ["acquisition_channel", "acquisition_cost"]),
             ("val", list(VALUE_COLUMNS)),
+            (
+                "voice",
+                ["coalesce(voice_texts, 0) AS voice_texts", "voice_sentiment", "voice_theme"],
+            ),
             *((cte, [quote_ident(column)]) for cte, column in custom_ctes.items()),
         ):
             if cte in ctes:

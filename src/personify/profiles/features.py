@@ -27,6 +27,9 @@ class Feature:
     log: bool = False  # heavy-tailed: model log1p(x)
     high: str = ""  # trait text when the segment is well above average
     low: str = ""  # ... and well below
+    meaning: str = ""  # what it says about a person, for docs and evidence
+    unit: str = ""
+    computed: str = ""  # from which tables, how
 
 
 FEATURES: list[Feature] = [
@@ -181,6 +184,42 @@ FEATURES: list[Feature] = [
         "value",
         high="Cost a lot to acquire",
         low="Cost little to acquire",
+    ),
+]
+
+# The voice of the customer (profiles/voice.py): what people write.
+FEATURES += [
+    Feature(
+        "voice_texts",
+        "Texts written",
+        "count",
+        "engagement",
+        meaning="How many texts (tickets, reviews, survey answers, declared open answers) "
+        "the person wrote",
+        unit="texts",
+        computed="count of the person's rows in voice_texts (empty texts left out)",
+    ),
+    Feature(
+        "voice_sentiment",
+        "Sentiment of what they write",
+        "number",
+        "psychographic",
+        high="Writes warmly about us",
+        low="Writes critically about us",
+        meaning="How positive the person's texts are, from -1 (negative) to 1 (positive)",
+        unit="score -1..1",
+        computed="mean over the person's texts of VADER's compound score averaged over each "
+        "text's sentences (English only; empty for other locale.language)",
+    ),
+    Feature(
+        "voice_theme",
+        "Main theme of what they write",
+        "category",
+        "psychographic",
+        meaning="The topic most of the person's texts are about, named by its top terms",
+        unit="theme label",
+        computed="NMF topics on TF-IDF fit on a sample of all texts (voice_themes); the theme "
+        "with the largest summed weight over the person's texts",
     ),
 ]
 
