@@ -13,7 +13,7 @@ import pandas as pd
 # and DuckDB rounds the binary double (2.675 -> 2.67) where Spark rounds its decimal
 # text (2.68), so a rounded value may differ by one step.
 RELATIVE = 1e-9
-ROUNDING_STEP = {"monetary": 0.01, "revenue_12m": 0.01}
+ROUNDING_STEP = {"monetary": 0.01, "revenue_12m": 0.01, "clv": 0.01}
 
 
 def table(engine: Any, name: str, key: list[str]) -> pd.DataFrame:

@@ -192,13 +192,13 @@ def test_a_load_killed_midway_leaves_the_workspace_as_it_was(
     # A large file, so the load is still running when it is killed.
     with (tmp_path / "crm.csv").open("w") as f:
         f.write("customer_id,city,birth_date\n")
-        for i in range(3_000_000):
+        for i in range(8_000_000):  # loads in about 8 s here: long enough to kill
             f.write(f"C{i},Town{i % 97},1980-01-{1 + i % 28:02d}\n")
     proc = subprocess.Popen(
         [sys.executable, "-c", KILLED_LOAD, str(ws.path)],
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    time.sleep(4.0)
+    time.sleep(3.0)
     assert proc.poll() is None, "the load finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
