@@ -348,3 +348,27 @@ def test_quarantine_names_the_file_of_each_bad_row(tmp_path: Path) -> None:
         ]
     finally:
         ws.close()
+
+
+def test_rows_of_a_large_file_read_in_parallel_keep_their_file_positions(tmp_path: Path) -> None:
+    # 300,000 records span three of DuckDB's row groups, read by several threads: every
+    # row must still carry its own position, and a bad row its own row and line.
+    n, bad = 300_000, {1, 150_001, 299_999}
+    with open(tmp_path / "big.csv", "w") as f:
+        f.write("review_id,rating\n")
+        for i in range(1, n + 1):
+            f.write(f"R{i},{'x' if i in bad else i % 5 + 1}\n")
+    source = {"kind": "reviews", "path": str(tmp_path / "big.csv")}
+    ws = Workspace.init(tmp_path / "ws", sources={"reviews": source}, overwrite=True)
+    try:
+        ws.engine.sql("SET threads = 4")
+        result = ws.ingest.run()
+        assert result.sources[0].rows_loaded == n - len(bad)
+        q = ws.engine.sql('SELECT "row", line FROM quarantine ORDER BY "row"').fetchall()
+        assert q == [(i, i + 1) for i in sorted(bad)]
+        misplaced = ws.engine.scalar(
+            "SELECT count(*) FROM raw_reviews WHERE _row <> CAST(substr(review_id, 2) AS BIGINT)"
+        )
+        assert misplaced == 0
+    finally:
+        ws.close()

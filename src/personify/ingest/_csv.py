@@ -72,6 +72,9 @@ class CsvTables:
     table: str
     fields: list[str]
     rejects: str  # line, reason, text
+    # When ``table`` is a view numbering the rows of this table (the common file): drop
+    # the view, then this table, once the load is done.
+    under: str | None = None
 
 
 def stage_csv_file(
@@ -295,6 +298,7 @@ def _stage(
     duck_first: int,
 ) -> CsvTables:
     stage, err, scan, rejects = (f"{p}_{name}" for p in ("_cstage", "_cerr", "_cscan", "_crej"))
+    read = f"_cread_{name}"
     reader = _read_csv_sql(
         path,
         fields,
@@ -308,7 +312,7 @@ def _stage(
     # The line scan (Python, for blank lines) runs while DuckDB parses (it frees the GIL).
     with ThreadPoolExecutor(max_workers=1) as pool:
         scanned = pool.submit(_scan_lines, path, first_line)
-        _parse_into(engine, stage, reader, first_line)
+        position = _parse_into(engine, read, reader)
         line_scan = scanned.result()
     # One line per rejected record; the parser may report several errors for it.
     rows = engine.sql(
@@ -320,8 +324,37 @@ def _stage(
     engine.sql(f"DROP TABLE {err}; DROP TABLE {scan}")
     rejected = [_Reject(int(r[0]), int(r[1]), str(r[2]), str(r[3] or ""), bool(r[4])) for r in rows]
     _measure_runaway_quotes(path, rejected, dialect)
+    blanks, total_lines = line_scan
+    good = engine.count(read)
+    one_line_each = total_lines == first_line - 1 + good + sum(r.span for r in rejected) + len(
+        blanks
+    )
+    if one_line_each and not blanks and not rejected:
+        # The common file: good record k is on line first_line + k - 1. A view numbers
+        # the rows by their position, so the file is neither copied nor numbered in one
+        # thread (row_number() OVER () would serialise the parallel read).
+        engine.sql(
+            f"CREATE OR REPLACE TEMP TABLE {rejects} (line BIGINT, reason VARCHAR, text VARCHAR)"
+        )
+        view = f"_csv_{name}"
+        engine.sql(
+            f"""CREATE OR REPLACE TEMP VIEW {view} AS
+            SELECT *, {position} AS _row, {first_line - 1} + {position} AS _line FROM {read}"""
+        )
+        return CsvTables(view, fields, rejects, under=read)
+    engine.sql(
+        f"""CREATE OR REPLACE TEMP TABLE {stage} AS
+        SELECT *, {position} AS _rec, {first_line - 1} + {position} AS _line FROM {read}"""
+    )
+    engine.sql(f"DROP TABLE {read}")
     lines = _assign_lines(
-        engine, stage, fields, rejected, line_scan, first_line=first_line, duck_first=duck_first
+        engine,
+        stage,
+        fields,
+        rejected,
+        (blanks, one_line_each),
+        first_line=first_line,
+        duck_first=duck_first,
     )
 
     engine.sql(
@@ -359,13 +392,24 @@ def _stage(
     return CsvTables(table, fields, rejects)
 
 
-def _parse_into(engine: DuckDBEngine, stage: str, reader: str, first_line: int) -> None:
-    engine.sql(
-        f"CREATE OR REPLACE TEMP TABLE {stage} AS "
-        # _line assumes one line per record; _assign_lines corrects it when that is not so.
-        f"SELECT *, {first_line - 1} + _rec AS _line "
-        f"FROM (SELECT *, row_number() OVER () AS _rec FROM {reader})"
-    )
+def drop_csv_tables(engine: DuckDBEngine, staged: CsvTables) -> None:
+    """Drop what staging one file left (its rows, view and rejects)."""
+    if staged.under:
+        engine.sql(f"DROP VIEW IF EXISTS {staged.table}; DROP TABLE IF EXISTS {staged.under}")
+    else:
+        engine.sql(f"DROP TABLE IF EXISTS {staged.table}")
+    engine.sql(f"DROP TABLE IF EXISTS {staged.rejects}")
+
+
+def _parse_into(engine: DuckDBEngine, table: str, reader: str) -> str:
+    """Read the file into ``table``, in parallel; return the SQL of a row's position (1, 2, ...).
+
+    The table is filled by one statement with insertion order preserved (DuckDB's
+    default), so its row ids are consecutive in file order: a row's position is its
+    row id less the first one (inside a transaction row ids start far from 0)."""
+    engine.sql(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {reader}")
+    first = engine.scalar(f"SELECT min(rowid) FROM {table}")
+    return f"(rowid - {int(first or 0) - 1})"
 
 
 @dataclass(frozen=True)
@@ -486,7 +530,7 @@ def _recover(
             f"INSERT INTO {stage} BY NAME SELECT * EXCLUDE (_row), NULL AS _rec FROM {sub.table}"
         )
         engine.sql(f"INSERT INTO {rejects} SELECT * FROM {sub.rejects}")
-        engine.sql(f"DROP TABLE {sub.table}; DROP TABLE {sub.rejects}")
+        drop_csv_tables(engine, sub)
 
 
 def _assign_lines(
@@ -494,7 +538,7 @@ def _assign_lines(
     stage: str,
     fields: list[str],
     rejected: list[_Reject],
-    line_scan: tuple[list[int], int],
+    line_scan: tuple[list[int], bool],
     *,
     first_line: int,
     duck_first: int,
@@ -508,12 +552,8 @@ def _assign_lines(
     breaks, no blank lines) takes one SQL expression; otherwise a walk over the
     blank lines and rejects (few), advancing over good rows in vectorised steps.
     """
-    blanks, total_lines = line_scan
-    good = engine.count(stage)
-    # Any line break inside a good record's value makes the file longer than this.
-    one_line_each = total_lines == first_line - 1 + good + sum(r.span for r in rejected) + len(
-        blanks
-    )
+    # one_line_each: no line break inside a good record's value (the file would be longer).
+    blanks, one_line_each = line_scan
     if one_line_each and not blanks:
         if not rejected:
             return []  # _line as staged is right

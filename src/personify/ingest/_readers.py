@@ -20,7 +20,13 @@ from pathlib import Path
 from personify.config import SourceSpec
 from personify.engine import DuckDBEngine
 from personify.errors import SourceError
-from personify.ingest._csv import quote_ident, quote_literal, stage_csv_file
+from personify.ingest._csv import (
+    CsvTables,
+    drop_csv_tables,
+    quote_ident,
+    quote_literal,
+    stage_csv_file,
+)
 from personify.ingest._xlsx import stage_xlsx_file
 
 __all__ = [
@@ -44,7 +50,8 @@ class Staged:
     json: bool = False
     files: list[str] = field(default_factory=list)  # the ``_file`` names, in load order
     watermark: object | None = None  # database sources: the largest updated_at read
-    view: bool = False  # ``table`` is a view over the files (read where it is used)
+    view: bool = False  # ``table`` is a view (over the files, or over ``under``)
+    under: tuple[str, ...] = ()  # views, then tables, under the view: dropped after it
     # A partial database read: every record's key columns as the source holds them now
     # (same fields, _file, _row and _line), to find the records deleted there.
     keys: str | None = None
@@ -74,26 +81,39 @@ def stage_files(engine: DuckDBEngine, spec: SourceSpec, paths: list[Path], name:
     if fmt == "parquet":
         return _stage_parquet(engine, paths, labels, name)
     stage, rejects = f"_stage_{name}", f"_rejected_{name}"
-    engine.sql(f"DROP TABLE IF EXISTS {stage}")
+    # An earlier staging on this connection may have left a table or a view of this name.
+    for kind in engine.sql(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [stage]
+    ).fetchall():
+        engine.sql(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} {stage}")
     engine.sql(
         f"CREATE OR REPLACE TEMP TABLE {rejects} "
         "(file VARCHAR, line BIGINT, reason VARCHAR, text VARCHAR)"
     )
     fields: list[str] = []
+    json = fmt in ("json", "jsonl")
     for i, (path, label) in enumerate(zip(paths, labels, strict=True)):
         part = f"{name}_{i}"
         try:
-            table, file_fields, file_rejects = _stage_one(engine, spec, fmt, path, part)
+            one = _stage_one(engine, spec, fmt, path, part)
         except SourceError as exc:
             raise SourceError(f"{label}: {exc}" if label not in str(exc) else str(exc)) from None
-        _append(engine, stage, table, label, first=i == 0)
         engine.sql(
             f"INSERT INTO {rejects} SELECT {quote_literal(label)}, line, reason, text "
-            f"FROM {file_rejects}"
+            f"FROM {one.rejects}"
         )
-        engine.sql(f"DROP TABLE IF EXISTS {table}; DROP TABLE {file_rejects}")
-        fields += [f for f in file_fields if f not in fields]
-    json = fmt in ("json", "jsonl")
+        fields += [f for f in one.fields if f not in fields]
+        if len(paths) == 1 and one.under:
+            # One CSV file, numbered by a view: the staging is a view too, nothing is copied.
+            engine.sql(
+                f"CREATE TEMP VIEW {stage} AS "
+                f"SELECT *, {quote_literal(label)} AS _file FROM {one.table}"
+            )
+            engine.sql(f"DROP TABLE {one.rejects}")
+            under = (f"VIEW {one.table}", f"TABLE {one.under}")
+            return Staged(stage, fields, rejects, files=labels, view=True, under=under)
+        _append(engine, stage, one.table, label, first=i == 0, view=one.under is not None)
+        drop_csv_tables(engine, one)
     return Staged(stage, [] if json else fields, rejects, json=json, files=labels)
 
 
@@ -107,21 +127,27 @@ def _labels(paths: list[Path]) -> list[str]:
 
 def _stage_one(
     engine: DuckDBEngine, spec: SourceSpec, fmt: str, path: Path, part: str
-) -> tuple[str, list[str], str]:
+) -> CsvTables:
     if fmt == "csv":
-        t = stage_csv_file(engine, path, part, spec.csv)
-        return t.table, t.fields, t.rejects
+        return stage_csv_file(engine, path, part, spec.csv)
     if fmt == "jsonl":
-        return _stage_jsonl(engine, path, part)
+        return CsvTables(*_stage_jsonl(engine, path, part))
     if fmt == "json":
-        return _stage_json(engine, path, part)
+        return CsvTables(*_stage_json(engine, path, part))
     if fmt == "xlsx":
-        return stage_xlsx_file(engine, path, part, sheet=spec.sheet)
+        return CsvTables(*stage_xlsx_file(engine, path, part, sheet=spec.sheet))
     raise SourceError(f"cannot read files as '{fmt}'")
 
 
-def _append(engine: DuckDBEngine, stage: str, table: str, label: str, *, first: bool) -> None:
+def _append(
+    engine: DuckDBEngine, stage: str, table: str, label: str, *, first: bool, view: bool
+) -> None:
     """Add one file's rows to the staging table, unifying the fields by name."""
+    if first and view:  # a view cannot take more rows: copy it into a table
+        engine.sql(
+            f"CREATE TEMP TABLE {stage} AS SELECT *, {quote_literal(label)} AS _file FROM {table}"
+        )
+        return
     if first:
         # No copy: the first file's table becomes the staging table.
         engine.sql(

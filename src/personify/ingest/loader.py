@@ -308,6 +308,8 @@ class _SourceLoader:
         load = self._write(staged, checked, incremental=incremental)
         if staged.view:
             self.engine.sql(f"DROP VIEW IF EXISTS {staged.table}")
+            for part in staged.under:  # "VIEW name" or "TABLE name"
+                self.engine.sql(f"DROP {part.replace(' ', ' IF EXISTS ', 1)}")
         for tmp in (None if staged.view else staged.table, checked, staged.rejects, staged.keys):
             if tmp:
                 self.engine.sql(f"DROP TABLE IF EXISTS {tmp}")
