@@ -3,6 +3,8 @@
 For CSV and Parquet files of N order rows (default 10M, --quick 1M) it times:
 - baseline: ``CREATE TABLE t AS SELECT * FROM read_csv(...)`` / ``read_parquet(...)``
   in DuckDB alone (no checks, no quarantine, no provenance);
+- "same table": DuckDB alone writing the table our load writes (the kind's columns,
+  typed, plus the provenance columns), unchecked: what the checks alone cost;
 - ours: ``Workspace.ingest.run()`` on the same file: mapping, type checks, ranges,
   dates, duplicate ids, row hashes, quarantine, batch record.
 Each measurement runs in its own process, so peak memory (ru_maxrss) is its own.
@@ -32,10 +34,43 @@ mode, path, work = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 import duckdb
 from personify import Workspace
 start, cpu = time.perf_counter(), time.process_time()
-if mode.startswith("duckdb"):
+if mode == "duckdb":
     con = duckdb.connect(str(work / "base.duckdb"), config={"memory_limit": "4GB"})
     reader = "read_csv" if path.suffix == ".csv" else "read_parquet"
     con.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM {reader}('{path}')")
+    rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
+elif mode == "duckdb_same":
+    # DuckDB alone writing the table our load writes (the kind's 11 columns, typed, and
+    # the six provenance columns), with no checks: what the checks themselves cost.
+    con = duckdb.connect(str(work / "base.duckdb"), config={"memory_limit": "4GB"})
+    if path.suffix == ".csv":
+        # Row numbers by position in a temp table filled in file order, as our load does.
+        typed = (
+            "{'order_id': 'VARCHAR', 'account_id': 'VARCHAR', 'order_ts': 'TIMESTAMP', "
+            "'channel': 'VARCHAR', 'total': 'DOUBLE'}"
+        )
+        con.execute("BEGIN")
+        con.execute(
+            f"CREATE TEMP TABLE s AS SELECT * FROM read_csv('{path}', columns = {typed}, "
+            "header = true, auto_detect = false)"
+        )
+        first = con.execute("SELECT min(rowid) FROM s").fetchone()[0]
+        source, row = "s", f"rowid - {first} + 1"
+    else:  # Parquet numbers its rows itself
+        con.execute("BEGIN")
+        source = f"read_parquet('{path}', file_row_number = true)"
+        row = "file_row_number + 1"
+    con.execute(
+        "CREATE TABLE t AS SELECT order_id, account_id, NULL::VARCHAR AS email, "
+        "CAST(order_ts AS TIMESTAMP) AS order_ts, channel, "
+        "NULL::VARCHAR AS shipping_postcode, NULL::VARCHAR AS discount_code, "
+        "NULL::DOUBLE AS subtotal, NULL::DOUBLE AS discount, "
+        "CAST(total AS DOUBLE) AS total, NULL::VARCHAR AS status, "
+        "'orders' AS _source, 'batch' AS _batch_id, now()::TIMESTAMP AS _loaded_at, "
+        "hash(order_id, account_id, order_ts, channel, total) AS _row_hash, "
+        f"'{path.name}' AS _file, {row} AS _row FROM {source}"
+    )
+    con.execute("COMMIT")
     rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
 else:
     ws = Workspace(work)
@@ -149,6 +184,9 @@ def main() -> None:
             base_dir = folder / f"base-{label}"
             base_dir.mkdir()
             figures[f"duckdb_{label}"] = run_child("duckdb", path, base_dir)
+            same_dir = folder / f"same-{label}"
+            same_dir.mkdir()
+            figures[f"same_{label}"] = run_child("duckdb_same", path, same_dir)
             ours_dir = folder / f"ours-{label}"
             make_workspace(ours_dir, path)
             figures[f"ours_{label}"] = run_child("ours", path, ours_dir)
@@ -174,7 +212,15 @@ def main() -> None:
         label: figures[f"ours_{label}"]["cpu_s"] / figures[f"duckdb_{label}"]["cpu_s"]
         for label in formats
     }
+    same_ratios = {
+        label: figures[f"ours_{label}"]["seconds"] / figures[f"same_{label}"]["seconds"]
+        for label in formats
+    }
     print("ratio (ours / DuckDB alone): " + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()))
+    print(
+        "ratio (ours / DuckDB writing the same table, unchecked): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in same_ratios.items())
+    )
     print("CPU ratio: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu_ratios.items()))
     ours = figures[f"ours_{main}"]
     summary = {
@@ -183,6 +229,7 @@ def main() -> None:
         "ratio": round(ratios[main], 3),
         **{f"{k}_ratio": round(v, 3) for k, v in ratios.items()},
         **{f"{k}_cpu_ratio": round(v, 3) for k, v in cpu_ratios.items()},
+        **{f"{k}_same_table_ratio": round(v, 3) for k, v in same_ratios.items()},
         "rows_per_s": round(ours["rows"] / ours["seconds"]),
         "peak_mb": round(max(figures[f"ours_{k}"]["peak_mb"] for k in formats)),
         "baseline_peak_mb": round(figures[f"duckdb_{main}"]["peak_mb"]),
