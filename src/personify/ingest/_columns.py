@@ -226,15 +226,38 @@ def _typed(text: str, col_type: str, spec: ColumnSpec) -> str:
         return f"CAST({parsed} AS DATE)" if col_type == "date" else parsed
     if col_type == "date":
         return f"TRY_CAST({text} AS DATE)"
-    naive = f"TRY_CAST({text} AS TIMESTAMP)"
-    if spec.timezone:
-        naive = _from_zone(naive, spec.timezone)
-    # A timestamp cast ignores a written offset ('10:00+02:00' would read as 10:00 UTC).
-    return (
-        f"CASE WHEN regexp_matches({text}, '{_OFFSET}') "
-        f"THEN CAST(TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP) "
-        f"ELSE {naive} END"
-    )
+    # A zoned cast honours a written offset or zone name ('10:00+02:00' is 08:00 UTC),
+    # which a TIMESTAMP cast ignores; a naive time reads as UTC (the session's zone).
+    zoned = f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
+    if not spec.timezone:
+        return zoned
+    naive = _from_zone(f"TRY_CAST({text} AS TIMESTAMP)", spec.timezone)
+    return f"CASE WHEN regexp_matches({text}, '{_OFFSET}') THEN {zoned} ELSE {naive} END"
+
+
+def csv_typed_fields(columns: Mapping[str, ColumnSpec], expr_fields: set[str]) -> dict[str, str]:
+    """The fields a CSV reader may parse itself: field -> the type to read it as.
+
+    Only where DuckDB's CSV parser accepts exactly the values the text path accepts
+    and gives the same value (tests/ingest/test_csv_typed.py compares the two on
+    hundreds of generated values): numbers as DOUBLE, and timestamps without a
+    declared zone as TIMESTAMPTZ. Not dates (the parser reads '2020-01-01BC' as
+    2020-01-01 AD), not integers (whole numbers only, see ``_typed``), nor booleans.
+    A field another column's ``expr:`` reads stays text, as that expression expects."""
+    wanted: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for name, spec in columns.items():
+        if spec.expr is not None:
+            continue
+        field = spec.source or name
+        seen[field] = seen.get(field, 0) + 1
+        if spec.values or spec.format or spec.decimal or field in expr_fields:
+            continue
+        if spec.type == "number":
+            wanted[field] = "DOUBLE"
+        elif spec.type == "timestamp" and not spec.timezone:
+            wanted[field] = "TIMESTAMPTZ"
+    return {f: t for f, t in wanted.items() if seen[f] == 1}
 
 
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}

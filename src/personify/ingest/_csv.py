@@ -75,11 +75,22 @@ class CsvTables:
     # When ``table`` is a view numbering the rows of this table (the common file): drop
     # the view, then this table, once the load is done.
     under: str | None = None
+    typed: bool = False  # some fields were parsed by the reader (not text)
 
 
 def stage_csv_file(
-    engine: DuckDBEngine, path: Path, name: str, options: CsvOptions | None = None
+    engine: DuckDBEngine,
+    path: Path,
+    name: str,
+    options: CsvOptions | None = None,
+    *,
+    types: dict[str, str] | None = None,
 ) -> CsvTables:
+    """Stage one file; ``types`` (field -> SQL type) are parsed by the reader itself.
+
+    A typed read is a fast path: if the parser cannot cast a value of a typed field,
+    the file is staged again with every field as text, so the checks see and quote
+    the value as it is in the file."""
     options = options or CsvOptions()
     encoding = _codec_name(options.encoding or "utf-8", path)
     with (
@@ -106,6 +117,7 @@ def stage_csv_file(
             header=options.header,
             first_line=first_line + 1,
             duck_first=options.skip_rows + (2 if options.header else 1),
+            types=types or {},
         )
 
 
@@ -268,8 +280,14 @@ def _header_span(head_lines: list[str], dialect: Dialect) -> int:
 
 
 # Staging --------------------------------------------------------------------------------------
-def _read_csv_sql(path: Path, fields: list[str], dialect: Dialect, **opts: object) -> str:
-    columns = "{" + ", ".join(f"{quote_literal(f)}: 'VARCHAR'" for f in fields) + "}"
+def _read_csv_sql(
+    path: Path, fields: list[str], dialect: Dialect, types: dict[str, str], **opts: object
+) -> str:
+    columns = (
+        "{"
+        + ", ".join(f"{quote_literal(f)}: {quote_literal(types.get(f, 'VARCHAR'))}" for f in fields)
+        + "}"
+    )
     args = [
         quote_literal(str(path)),
         f"columns = {columns}",
@@ -296,6 +314,7 @@ def _stage(
     header: bool,
     first_line: int,
     duck_first: int,
+    types: dict[str, str],
 ) -> CsvTables:
     stage, err, scan, rejects = (f"{p}_{name}" for p in ("_cstage", "_cerr", "_cscan", "_crej"))
     read = f"_cread_{name}"
@@ -303,6 +322,7 @@ def _stage(
         path,
         fields,
         dialect,
+        types,
         header="true" if header else "false",
         skip=skip,
         encoding=quote_literal(duck_encoding),
@@ -314,6 +334,23 @@ def _stage(
         scanned = pool.submit(_scan_lines, path, first_line)
         position = _parse_into(engine, read, reader)
         line_scan = scanned.result()
+    if types and engine.scalar(f"SELECT count(*) FROM {err}"):
+        # A value the parser cannot cast, or a broken record (whose recovery reads text):
+        # read every field as text.
+        engine.sql(f"DROP TABLE {err}; DROP TABLE {scan}; DROP TABLE {read}")
+        return _stage(
+            engine,
+            path,
+            name,
+            fields=fields,
+            dialect=dialect,
+            duck_encoding=duck_encoding,
+            skip=skip,
+            header=header,
+            first_line=first_line,
+            duck_first=duck_first,
+            types={},
+        )
     # One line per rejected record; the parser may report several errors for it.
     rows = engine.sql(
         f"""SELECT line, min(line_byte_position),
@@ -341,7 +378,7 @@ def _stage(
             f"""CREATE OR REPLACE TEMP VIEW {view} AS
             SELECT *, {position} AS _row, {first_line - 1} + {position} AS _line FROM {read}"""
         )
-        return CsvTables(view, fields, rejects, under=read)
+        return CsvTables(view, fields, rejects, under=read, typed=bool(types))
     engine.sql(
         f"""CREATE OR REPLACE TEMP TABLE {stage} AS
         SELECT *, {position} AS _rec, {first_line - 1} + {position} AS _line FROM {read}"""
@@ -389,7 +426,7 @@ def _stage(
     else:  # the good records are in file order already: no copy
         engine.sql(f"ALTER TABLE {stage} RENAME COLUMN _rec TO _row")
         engine.sql(f"DROP TABLE IF EXISTS {table}; ALTER TABLE {stage} RENAME TO {table}")
-    return CsvTables(table, fields, rejects)
+    return CsvTables(table, fields, rejects, typed=bool(types))
 
 
 def drop_csv_tables(engine: DuckDBEngine, staged: CsvTables) -> None:
@@ -525,6 +562,7 @@ def _recover(
             header=False,
             first_line=first_line,
             duck_first=1,
+            types={},
         )
         engine.sql(
             f"INSERT INTO {stage} BY NAME SELECT * EXCLUDE (_row), NULL AS _rec FROM {sub.table}"
@@ -574,7 +612,7 @@ def _assign_lines(
         )
         return lines
 
-    joined = " || ".join(f"coalesce({quote_ident(f)}, '')" for f in fields)
+    joined = " || ".join(f"coalesce(CAST({quote_ident(f)} AS VARCHAR), '')" for f in fields)
     spans = engine.sql(
         f"""SELECT 1 + strlen({joined}) - strlen(replace({joined}, chr(10), '')) AS span
             FROM {stage} ORDER BY _rec"""

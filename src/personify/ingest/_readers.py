@@ -51,6 +51,7 @@ class Staged:
     files: list[str] = field(default_factory=list)  # the ``_file`` names, in load order
     watermark: object | None = None  # database sources: the largest updated_at read
     view: bool = False  # ``table`` is a view (over the files, or over ``under``)
+    typed: bool = False  # a CSV's fields partly parsed by the reader (``csv_types``)
     under: tuple[str, ...] = ()  # views, then tables, under the view: dropped after it
     # A partial database read: every record's key columns as the source holds them now
     # (same fields, _file, _row and _line), to find the records deleted there.
@@ -74,8 +75,18 @@ def resolve_paths(base_dir: Path, spec: SourceSpec) -> list[Path]:
     return [full]
 
 
-def stage_files(engine: DuckDBEngine, spec: SourceSpec, paths: list[Path], name: str) -> Staged:
-    """Stage every file of a source into one table (see the module doc)."""
+def stage_files(
+    engine: DuckDBEngine,
+    spec: SourceSpec,
+    paths: list[Path],
+    name: str,
+    *,
+    csv_types: dict[str, str] | None = None,
+) -> Staged:
+    """Stage every file of a source into one table (see the module doc).
+
+    ``csv_types``: fields a CSV reader may parse itself (``csv_typed_fields``); a file
+    with a value it cannot parse is staged as text."""
     fmt = spec.file_format
     labels = _labels(paths)
     if fmt == "parquet":
@@ -92,10 +103,13 @@ def stage_files(engine: DuckDBEngine, spec: SourceSpec, paths: list[Path], name:
     )
     fields: list[str] = []
     json = fmt in ("json", "jsonl")
+    typed = False
     for i, (path, label) in enumerate(zip(paths, labels, strict=True)):
         part = f"{name}_{i}"
         try:
-            one = _stage_one(engine, spec, fmt, path, part)
+            # One file only: the files of a glob must all stage their fields alike.
+            types = (csv_types or {}) if len(paths) == 1 else {}
+            one = _stage_one(engine, spec, fmt, path, part, types)
         except SourceError as exc:
             raise SourceError(f"{label}: {exc}" if label not in str(exc) else str(exc)) from None
         engine.sql(
@@ -111,10 +125,13 @@ def stage_files(engine: DuckDBEngine, spec: SourceSpec, paths: list[Path], name:
             )
             engine.sql(f"DROP TABLE {one.rejects}")
             under = (f"VIEW {one.table}", f"TABLE {one.under}")
-            return Staged(stage, fields, rejects, files=labels, view=True, under=under)
+            return Staged(
+                stage, fields, rejects, files=labels, view=True, under=under, typed=one.typed
+            )
         _append(engine, stage, one.table, label, first=i == 0, view=one.under is not None)
         drop_csv_tables(engine, one)
-    return Staged(stage, [] if json else fields, rejects, json=json, files=labels)
+        typed = one.typed
+    return Staged(stage, [] if json else fields, rejects, json=json, files=labels, typed=typed)
 
 
 def _labels(paths: list[Path]) -> list[str]:
@@ -126,10 +143,10 @@ def _labels(paths: list[Path]) -> list[str]:
 
 
 def _stage_one(
-    engine: DuckDBEngine, spec: SourceSpec, fmt: str, path: Path, part: str
+    engine: DuckDBEngine, spec: SourceSpec, fmt: str, path: Path, part: str, types: dict[str, str]
 ) -> CsvTables:
     if fmt == "csv":
-        return stage_csv_file(engine, path, part, spec.csv)
+        return stage_csv_file(engine, path, part, spec.csv, types=types)
     if fmt == "jsonl":
         return CsvTables(*_stage_jsonl(engine, path, part))
     if fmt == "json":
