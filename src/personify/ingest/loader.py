@@ -35,7 +35,6 @@ from personify.ingest._columns import (
     csv_typed_fields,
     register_checks,
 )
-from personify.ingest._database import describe, stage_database
 from personify.ingest._incremental import drop_deleted_quarantine, drop_superseded_quarantine
 from personify.ingest._publish import publish
 from personify.ingest._readers import (
@@ -261,6 +260,8 @@ class _SourceLoader:
         self.raw = f"raw_{name}"
         self.shown_file = ", ".join(p.name for p in paths)
         if self.spec.database is not None:  # its URL without the password, and the table
+            from personify.ingest._database import describe  # psycopg: only when used
+
             self.shown_file = describe(self.spec.database, name)
         self.partial_read = False  # a database read of only the rows changed since the last
 
@@ -347,6 +348,8 @@ class _SourceLoader:
         """The source's rows in a staging table. ``typed``: let a CSV reader parse the
         fields it parses exactly as the checks would (a fast path; see ``_load_typed``)."""
         if self.spec.database is not None:
+            from personify.ingest._database import stage_database
+
             return stage_database(
                 self.engine, self.spec.database, self.name, since=since, key_fields=key_fields
             )
