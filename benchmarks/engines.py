@@ -125,7 +125,7 @@ def run_child(*args: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10,000 and 30,000 customers")
+    parser.add_argument("--quick", action="store_true", help="1,000 customers")
     parser.add_argument("--sizes", help="comma-separated customer counts")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -140,7 +140,7 @@ def main() -> None:
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",")]
     else:
-        sizes = [10_000, 30_000] if args.quick else [100_000, 1_000_000]
+        sizes = [1_000] if args.quick else [100_000, 1_000_000]
     results: dict[int, dict[str, dict]] = {}
     with tempfile.TemporaryDirectory(prefix="personify-engines-") as tmp:
         for n in sizes:
