@@ -22,7 +22,7 @@ from personify.formatting import NumberFormat, number_format
 from personify.ingest._readers import quote_ident, quote_literal
 from personify.ingest.kinds import KINDS
 from personify.personas.naming import make_title, pick_name
-from personify.personas.themes import segment_voices
+from personify.personas.themes import ALPHA, segment_voices
 from personify.profiles.custom import TIME_COLUMNS
 from personify.profiles.features import CATEGORY_PREFIX, Catalogue, lower_first
 from personify.progress import ProgressFn, no_progress
@@ -364,8 +364,25 @@ class PersonaBuilder:
         return out
 
     def _texts(self, run_id: str) -> pd.DataFrame:
-        """A deterministic sample of what each segment's members wrote."""
+        """A deterministic sample of what each segment's members wrote.
+
+        From ``voice_texts`` when the profiles stage built it (markup removed, scored
+        for sentiment, scrubbed of personal data); else from the sources' raw texts."""
         ws = self.workspace
+        if ws.engine.has_table("voice_texts"):
+            return ws.engine.fetch_df(
+                f"""SELECT segment_id, text, source, date, sentiment, true AS scrubbed
+                FROM (SELECT m.segment_id, v.text, v.kind AS source,
+                             CAST(v.date AS TIMESTAMP) AS date, v.sentiment, v.record_id,
+                             row_number() OVER (PARTITION BY m.segment_id
+                                 ORDER BY {ws.engine.sample_key("v.source || v.record_id")},
+                                          v.source, v.record_id) AS nth
+                      FROM voice_texts v JOIN segment_membership m
+                        ON m.person_id = v.person_id AND m.run_id = '{run_id}'
+                      WHERE v.text IS NOT NULL)
+                WHERE nth <= {TEXTS_PER_SEGMENT}
+                ORDER BY segment_id, source, record_id"""
+            )
         texts: list[tuple[str, str, str]] = []  # (source, text expression, label)
         for kind, text in (
             ("support_tickets", "concat_ws('. ', r.subject, r.body)"),
@@ -466,6 +483,7 @@ class PersonaBuilder:
             }
         slug = _slug(f"{name} {title}")
         texts = voice.texts if voice else 0
+        candidates = voice.candidates if voice else 0
         return {
             "schema": SCHEMA,
             "persona_id": f"{run_id}-{sid}",
@@ -506,8 +524,11 @@ class PersonaBuilder:
                 f"{MIN_GROUP} members are not shown",
                 "traits": "segment average vs all segmented customers; shown when at least "
                 f"{MIN_TRAIT_Z} standard deviations apart",
-                "themes": f"TF-IDF terms the segment uses more than others, from {texts:,} texts",
-                "quotes": f"the {texts:,} texts' most distinctive, scrubbed of personal data",
+                "themes": f"TF-IDF terms the segment uses more than others, from {texts:,} "
+                f"texts; of {candidates} candidates, those a permutation test against random "
+                f"texts holds significant (family-wise p < {ALPHA})",
+                "quotes": f"the {texts:,} texts' most distinctive, positive and negative in turn "
+                "where sentiment is known, scrubbed of personal data",
                 "value": "orders and store receipts linked to the members; acquisition cost = "
                 "first-touch campaign spend / customers it acquired",
                 "channels": "share of the members' purchases whose channel is recorded"
