@@ -32,6 +32,6 @@ def test_every_config_section_is_in_the_template() -> None:
     template = (Path(__file__).parent.parent / "src/personify/templates/personify.yaml").read_text()
     for field in Config.model_fields:
         assert re.search(rf"^{field}:", template, re.M), field
-    for section in ("identity", "segments", "personas"):
+    for section in ("identity", "segments", "personas", "profiles"):
         for key in type(getattr(Config(), section)).model_fields:
             assert re.search(rf"^  {key}:", template, re.M), f"{section}.{key}"

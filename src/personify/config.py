@@ -337,6 +337,77 @@ class PersonasConfig(_Model):
     seed: int = 7
 
 
+class LifecycleConfig(_Model):
+    """Day thresholds of the lifecycle stages (docs/profiles.md says how they apply)."""
+
+    new_days: Annotated[int, Field(ge=1)] = Field(
+        default=90, description="First purchase at most this many days ago: new"
+    )
+    at_risk_days: Annotated[int, Field(ge=1)] = Field(
+        default=180, description="Last purchase more than this many days ago: at risk"
+    )
+    lapsed_days: Annotated[int, Field(ge=1)] = Field(
+        default=365,
+        description="Last purchase more than this many days ago: lapsed; a gap longer than "
+        "this before a recent purchase: reactivated",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LifecycleConfig:
+        if not self.new_days <= self.at_risk_days < self.lapsed_days:
+            raise ValueError(
+                "lifecycle thresholds must satisfy new_days <= at_risk_days < lapsed_days, got "
+                f"{self.new_days}, {self.at_risk_days}, {self.lapsed_days}"
+            )
+        return self
+
+
+class EngagementConfig(_Model):
+    """Touches (purchases, web sessions, e-mail clicks) in the last ``window_days`` that
+    make a person's engagement level medium or high; none in the window is 'none'."""
+
+    window_days: Annotated[int, Field(ge=1)] = 90
+    medium: Annotated[int, Field(ge=1)] = 3
+    high: Annotated[int, Field(ge=2)] = 10
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EngagementConfig:
+        if self.medium >= self.high:
+            raise ValueError(f"engagement needs medium < high, got {self.medium}, {self.high}")
+        return self
+
+
+class ChurnConfig(_Model):
+    """Supervised churn: churn_risk from a model of a declared boolean attribute."""
+
+    label: str = Field(
+        pattern=r"^(attr_)?[A-Za-z_][A-Za-z0-9_]*$",
+        description="The declared boolean attribute that says who churned (name or attr_name)",
+    )
+    folds: Annotated[int, Field(ge=2, le=10)] = 5
+    seed: int = 42
+
+    @property
+    def attribute(self) -> str:
+        """The attribute's declared name (without the profile column's ``attr_``)."""
+        return self.label.removeprefix("attr_")
+
+
+class ProfilesConfig(_Model):
+    """Lifetime value, lifecycle and churn settings of the profile stage."""
+
+    clv_horizon_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        default=365, description="CLV and expected purchases look this many days ahead"
+    )
+    discount_rate: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        default=0.10, description="Annual discount rate of future revenue in the CLV"
+    )
+    purchase_model: Literal["bg_nbd", "pareto_nbd"] = "bg_nbd"
+    lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
+    engagement: EngagementConfig = Field(default_factory=EngagementConfig)
+    churn: ChurnConfig | None = None
+
+
 class EngineConfig(_Model):
     """Where stages run. ``duckdb`` (embedded, the default) is bounded by memory_limit, work
     beyond it spilling to temp_directory; ``spark`` runs them on Apache Spark at ``master``
@@ -363,6 +434,7 @@ class Config(_Model):
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
     personas: PersonasConfig = Field(default_factory=PersonasConfig)
+    profiles: ProfilesConfig = Field(default_factory=ProfilesConfig)
 
     @model_validator(mode="after")
     def _source_names_are_identifiers(self) -> Config:
@@ -403,6 +475,31 @@ def attribute_role_clashes(sources: dict[str, SourceSpec]) -> list[str]:
     return problems
 
 
+def churn_label_problems(config: Config) -> list[str]:
+    """``profiles.churn.label`` must name a boolean attribute some source declares."""
+    churn = config.profiles.churn
+    if churn is None:
+        return []
+    roles = {
+        name: attr.role
+        for spec in config.sources.values()
+        for name, attr in spec.attributes.items()
+    }
+    role = roles.get(churn.attribute)
+    if role is None:
+        declared = ", ".join(sorted(roles)) or "none"
+        return [
+            f"profiles.churn.label: no source declares the attribute '{churn.attribute}' "
+            f"(declared attributes: {declared})"
+        ]
+    if role != "boolean":
+        return [
+            f"profiles.churn.label: attribute '{churn.attribute}' has role '{role}'; "
+            "a churn label must be boolean (churned or not)"
+        ]
+    return []
+
+
 def _shown_range(bounds: tuple[float, float]) -> str:
     return f"[{bounds[0]:g}, {bounds[1]:g}]"
 
@@ -438,7 +535,11 @@ def parse_config(data: Any, *, path: str = CONFIG_FILE) -> Config:
         raise ConfigError(path, [_describe(e) for e in exc.errors()]) from None
     from personify.ingest.kinds import kind_problems  # kinds build on this module
 
-    problems = kind_problems(config.sources) + attribute_role_clashes(config.sources)
+    problems = (
+        kind_problems(config.sources)
+        + attribute_role_clashes(config.sources)
+        + churn_label_problems(config)
+    )
     if problems:
         raise ConfigError(path, problems)
     return config

@@ -149,7 +149,15 @@ class ProfileBuilder:
                       THEN amount ELSE 0 END), 2) AS revenue_12m
                 FROM purchases GROUP BY person_id"""
         # Lifetime value, probability alive, churn risk: profiles/value.py
-        if purchases and value_table(engine, purchases, as_of):
+        settings = self.workspace.config.profiles
+        if purchases and value_table(
+            engine,
+            purchases,
+            as_of,
+            horizon_days=settings.clv_horizon_days,
+            discount_rate=settings.discount_rate,
+            purchase_model=settings.purchase_model,
+        ):
             ctes["val"] = "SELECT * FROM profile_value"
         progress("items and categories", 0.3)
         categories: list[str] = []

@@ -223,6 +223,64 @@ FEATURES += [
     ),
 ]
 
+# Lifetime value and churn (profiles/value.py, profiles/churn.py): empty for persons
+# without a purchase, and for all when too few customers bought twice to fit the models.
+FEATURES += [
+    Feature(
+        "p_alive",
+        "Probability still a customer",
+        "percent",
+        "value",
+        high="Is very likely still a customer",
+        low="Has probably stopped buying",
+        meaning="The probability that the customer has not silently stopped buying, given "
+        "how often and how recently they bought",
+        unit="probability 0..1",
+        computed="BG/NBD (or Pareto/NBD: profiles.purchase_model) fitted by maximum "
+        "likelihood on every customer's repeat purchase days (x), time of the last (t_x) "
+        "and time since the first (T) in weeks, from orders and store receipts",
+    ),
+    Feature(
+        "churn_risk",
+        "Churn risk",
+        "percent",
+        "value",
+        high="Is at risk of leaving",
+        low="Is unlikely to leave",
+        meaning="How likely the customer is to have left, or to leave",
+        unit="probability 0..1",
+        computed="1 - p_alive; with profiles.churn.label declared, the cross-validated "
+        "probability of that label from a gradient-boosting model of the other attributes "
+        "(out-of-fold for every labelled person; its CV AUC is in profile_models)",
+    ),
+    Feature(
+        "expected_purchases",
+        "Expected purchases (next horizon)",
+        "number",
+        "value",
+        high="Will buy often in the coming year",
+        low="Will buy little in the coming year",
+        meaning="Purchases (distinct purchase days) the customer is expected to make over "
+        "the next profiles.clv_horizon_days (default 365) days",
+        unit="purchases",
+        computed="the purchase model's conditional expectation given each history",
+    ),
+    Feature(
+        "clv",
+        "Customer lifetime value",
+        "currency",
+        "value",
+        high="Is worth a lot in future revenue",
+        low="Is worth little in future revenue",
+        meaning="Revenue the customer is expected to bring over the next "
+        "profiles.clv_horizon_days days, discounted to today",
+        unit="money (locale.currency)",
+        computed="expected purchases per month, each month discounted at "
+        "profiles.discount_rate a year, times Gamma-Gamma's expected spend per purchase "
+        "(the customer's mean repeat spend shrunk towards the population's)",
+    ),
+]
+
 FEATURE_BY_NAME = {f.name: f for f in FEATURES}
 CATEGORY_PREFIX = "cat_"
 ATTRIBUTE_PREFIX = "attr_"
