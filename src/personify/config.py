@@ -298,12 +298,32 @@ class LocaleConfig(_Model):
         default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217 code money is reported in"
     )
     language: str = Field(default="en", pattern=r"^[a-z]{2}(_[A-Z]{2})?$")
+    timezone: str | None = Field(
+        default=None,
+        description="IANA zone (Europe/Berlin) in which weekday and time-of-day habits are "
+        "read; default: as stored (UTC where the source gave an offset or a timezone)",
+    )
     exchange_rates: dict[
         Annotated[str, Field(pattern=r"^[A-Z]{3}$")], Annotated[float, Field(gt=0)]
     ] = Field(
         default_factory=dict,
         description="Units of the workspace currency per unit of another: {USD: 0.92}",
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name such as Europe/Berlin)"
+            ) from None
+        return value
 
 
 class IdentityConfig(_Model):
@@ -367,8 +387,8 @@ class EngagementConfig(_Model):
     make a person's engagement level medium or high; none in the window is 'none'."""
 
     window_days: Annotated[int, Field(ge=1)] = 90
-    medium: Annotated[int, Field(ge=1)] = 3
-    high: Annotated[int, Field(ge=2)] = 10
+    medium: Annotated[int, Field(ge=2)] = 2
+    high: Annotated[int, Field(ge=3)] = 5
 
     @model_validator(mode="after")
     def _ordered(self) -> EngagementConfig:

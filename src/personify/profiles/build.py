@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from personify.ingest._readers import quote_ident
 from personify.ingest.kinds import KINDS
+from personify.profiles.behavior import BehaviorBuilder, has_time_of_day
 from personify.profiles.custom import custom_queries
 from personify.profiles.features import CATEGORY_PREFIX, Catalogue
 from personify.profiles.value import VALUE_COLUMNS, value_table
@@ -129,6 +130,7 @@ class ProfileBuilder:
         as_of = self.as_of()
         catalogue = Catalogue(self.workspace.config)
         progress("purchases", 0.1)
+        settings = self.workspace.config.profiles
         ctes: dict[str, str] = {}
         purchases = self._purchases()
         if purchases:
@@ -146,10 +148,11 @@ class ProfileBuilder:
                   avg(CASE WHEN discounted THEN 1 ELSE 0 END)
                     FILTER (WHERE discounted IS NOT NULL) AS discount_share,
                   round(sum(CASE WHEN ts >= TIMESTAMP '{as_of}' - INTERVAL 365 DAY
-                      THEN amount ELSE 0 END), 2) AS revenue_12m
+                      THEN amount ELSE 0 END), 2) AS revenue_12m,
+                  count(*) FILTER (WHERE ts >= TIMESTAMP '{as_of}'
+                    - INTERVAL {int(settings.engagement.window_days)} DAY) AS touches_buy
                 FROM purchases GROUP BY person_id"""
         # Lifetime value, probability alive, churn risk: profiles/value.py
-        settings = self.workspace.config.profiles
         if purchases and value_table(
             engine,
             purchases,
@@ -185,28 +188,19 @@ class ProfileBuilder:
                   {"," if cat_cols else ""} {cat_cols}
                 FROM items GROUP BY person_id"""
         progress("engagement", 0.5)
-        email = self._linked("email_events", "r.campaign_id, r.event_type")
-        if email:
-            ctes["mail"] = f"""
-                SELECT person_id,
-                  count(DISTINCT campaign_id) FILTER (WHERE event_type = 'opened')
-                    / nullif(count(DISTINCT campaign_id) FILTER (WHERE event_type = 'sent'), 0)
-                    AS email_open_rate,
-                  count(DISTINCT campaign_id) FILTER (WHERE event_type = 'clicked')
-                    / nullif(count(DISTINCT campaign_id) FILTER (WHERE event_type = 'sent'), 0)
-                    AS email_click_rate
-                FROM ({email}) GROUP BY person_id"""
-        events = self._linked("events", "r.type")
-        if events:
-            ctes["web"] = f"SELECT person_id, count(*) AS web_events FROM ({events}) GROUP BY 1"
-        tickets = self._linked("support_tickets", "r.satisfaction")
-        if tickets:
-            ctes["support"] = f"""SELECT person_id, count(*) AS tickets,
-                avg(satisfaction) AS avg_satisfaction FROM ({tickets}) GROUP BY 1"""
         reviews = self._linked("reviews", "r.rating")
         if reviews:
             ctes["rev"] = f"""SELECT person_id, count(*) AS reviews, avg(rating) AS avg_rating
                 FROM ({reviews}) GROUP BY 1"""
+        # Rhythm, habits, sessions, e-mail, support, engagement, lifecycle: behavior.py
+        behavior = BehaviorBuilder(self.workspace, settings, as_of, self._linked).build(
+            purchases if "buy" in ctes else None,
+            engine.local_time("ts", zone)
+            if (zone := self.workspace.config.locale.timezone)
+            else "ts",
+        )
+        for group in behavior.groups:
+            ctes[group.name] = group.body
         custom = custom_queries(self.workspace, catalogue)
         custom_ctes = {}
         for i, (column, query) in enumerate(custom.items()):
@@ -254,9 +248,7 @@ class ProfileBuilder:
             select += ["0 AS frequency", "0.0 AS monetary"]
         for cte, cols in (
             ("item_stats", ["return_rate"] + [f"{CATEGORY_PREFIX}{_slug(c)}" for c in categories]),
-            ("mail", ["email_open_rate", "email_click_rate"]),
-            ("web", ["coalesce(web_events, 0) AS web_events"]),
-            ("support", ["coalesce(tickets, 0) AS tickets", "avg_satisfaction"]),
+            *((g.name, g.columns) for g in behavior.groups if g.columns),
             ("rev", ["coalesce(reviews, 0) AS reviews", "avg_rating"]),
             ("acq", ["acquisition_channel", "acquisition_cost"]),
             ("val", list(VALUE_COLUMNS)),
@@ -269,6 +261,7 @@ class ProfileBuilder:
             if cte in ctes:
                 select += cols
                 joins.append(f"LEFT JOIN {cte} USING (person_id)")
+        select += behavior.select
         with_sql = ",\n".join(f"{name} AS ({body})" for name, body in ctes.items())
         engine.create_table(
             "profiles",
@@ -293,9 +286,10 @@ class ProfileBuilder:
                 discounted = "(coalesce(r.discount, 0) > 0 OR r.discount_code IS NOT NULL)"
             else:
                 discounted = "NULL::BOOLEAN"
+            timed = has_time_of_day(self.workspace.engine, name, "order_ts")
             online_parts.append(
                 f"""SELECT l.person_id, r.order_ts AS ts, r.total AS amount,
-                    lower(r.channel) AS channel, {discounted} AS discounted
+                    lower(r.channel) AS channel, {discounted} AS discounted, {timed} AS timed
                 FROM raw_{name} r JOIN identity_links l
                   ON l.source = '{name}' AND l.record_id = CAST(r.order_id AS VARCHAR)
                 WHERE coalesce(r.status, 'completed') <> 'cancelled'
@@ -305,11 +299,13 @@ class ProfileBuilder:
         store_parts = []
         for name in self.workspace.sources_of_kind("pos_receipts"):
             known = self._has_data(name, "discount")
+            timed = has_time_of_day(self.workspace.engine, name, "receipt_ts")
             store_parts.append(
                 f"""SELECT l.person_id, min(r.receipt_ts) AS ts,
                     sum(coalesce(r.quantity, 1) * r.unit_price - coalesce(r.discount, 0)) AS amount,
                     'store' AS channel,
-                    {"sum(r.discount) > 0" if known else "NULL::BOOLEAN"} AS discounted
+                    {"sum(r.discount) > 0" if known else "NULL::BOOLEAN"} AS discounted,
+                    {timed} AS timed
                 FROM raw_{name} r JOIN identity_links l
                   ON l.source = '{name}' AND l.record_id = CAST(r.receipt_id AS VARCHAR)
                 WHERE {self._before_cutoff("r.receipt_ts")}
