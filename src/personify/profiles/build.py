@@ -14,12 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from personify.ingest._readers import quote_ident
 from personify.ingest.kinds import KINDS
 from personify.profiles.behavior import BehaviorBuilder, has_time_of_day
+from personify.profiles.churn import ChurnResult, churn_table, write_models
 from personify.profiles.custom import custom_queries
 from personify.profiles.features import CATEGORY_PREFIX, Catalogue
 from personify.profiles.value import VALUE_COLUMNS, value_table
@@ -41,6 +42,8 @@ class ProfileResult:
     customers: int  # persons with at least one purchase
     as_of: dt.date
     columns: list[str]
+    # supervised models of the run (profile_models): e.g. {"churn": ChurnResult}
+    models: dict[str, ChurnResult] = field(default_factory=dict)
 
 
 def _slug(text: str) -> str:
@@ -262,19 +265,39 @@ class ProfileBuilder:
                 select += cols
                 joins.append(f"LEFT JOIN {cte} USING (person_id)")
         select += behavior.select
+        if "val" not in ctes:  # no purchases, or too few repeat buyers for the models
+            select += [f"CAST(NULL AS DOUBLE) AS {c}" for c in VALUE_COLUMNS]
         with_sql = ",\n".join(f"{name} AS ({body})" for name, body in ctes.items())
+        churn = settings.churn
         engine.create_table(
-            "profiles",
+            "_profiles_base" if churn else "profiles",
             f"""{"WITH " + with_sql if with_sql else ""}
             SELECT {", ".join(select)}
             FROM golden_record g {" ".join(joins)}
             ORDER BY g.person_id""",
+            temp=bool(churn),
         )
+        models: dict[str, ChurnResult] = {}
+        if churn:
+            progress("churn model", 0.8)
+            fitted = churn_table(engine, catalogue, churn, "_profiles_base", "_profile_churn")
+            base = engine.columns("_profiles_base")
+            if fitted:
+                models["churn"] = fitted
+                cols = [f"p.{quote_ident(c)}" for c in base if c != "churn_risk"]
+                cols.append("c.churn_risk")
+                source = "_profiles_base p LEFT JOIN _profile_churn c USING (person_id)"
+            else:
+                cols, source = [f"p.{quote_ident(c)}" for c in base], "_profiles_base p"
+            engine.create_table(
+                "profiles", f"SELECT {', '.join(cols)} FROM {source} ORDER BY p.person_id"
+            )
+        write_models(engine, list(models.values()))
         progress("profiles", 1.0)
         columns = engine.columns("profiles")
         persons = engine.count("profiles")
         customers = int(engine.scalar("SELECT count(*) FROM profiles WHERE frequency > 0"))
-        return ProfileResult(persons, customers, as_of, columns)
+        return ProfileResult(persons, customers, as_of, columns, models)
 
     # -- attribute groups --------------------------------------------------------------------
     def _purchases(self) -> str | None:

@@ -407,9 +407,10 @@ FEATURES += [
         low="Is unlikely to leave",
         meaning="How likely the customer is to have left, or to leave",
         unit="probability 0..1",
-        computed="1 - p_alive; with profiles.churn.label declared, the cross-validated "
-        "probability of that label from a gradient-boosting model of the other attributes "
-        "(out-of-fold for every labelled person; its CV AUC is in profile_models)",
+        computed="1 - p_alive; with profiles.churn.label declared, the probability of that "
+        "label from a model of the other declared attributes, scales, age and gender "
+        "(spline logistic regression and boosted trees averaged, profiles/churn.py): "
+        "out-of-fold for every labelled person, its CV ROC AUC in profile_models",
     ),
     Feature(
         "expected_purchases",
