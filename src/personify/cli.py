@@ -237,7 +237,7 @@ def _print_models(r: Any) -> None:
     for name, m in getattr(r, "models", {}).items():
         console.print(
             f"{name} model of {m.target}: {m.folds}-fold CV ROC AUC {m.cv_auc:.3f} "
-            f"(plain logistic regression {m.baseline_cv_auc:.3f}) on {m.persons:,} persons"
+            f"({m.baseline} {m.baseline_cv_auc:.3f}) on {m.persons:,} persons"
         )
 
 

@@ -423,6 +423,11 @@ class ProfilesConfig(_Model):
         default=0.10, description="Annual discount rate of future revenue in the CLV"
     )
     purchase_model: Literal["bg_nbd", "pareto_nbd"] = "bg_nbd"
+    cross_sell_window_days: Annotated[int, Field(ge=7, le=730)] = Field(
+        default=180,
+        description="Cross-sell propensity: buying into a category new to the customer "
+        "within this many days",
+    )
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
     engagement: EngagementConfig = Field(default_factory=EngagementConfig)
     churn: ChurnConfig | None = None

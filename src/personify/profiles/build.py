@@ -23,6 +23,7 @@ from personify.profiles.behavior import BehaviorBuilder, has_time_of_day
 from personify.profiles.churn import ChurnResult, churn_table, write_models
 from personify.profiles.custom import custom_queries
 from personify.profiles.features import CATEGORY_PREFIX, Catalogue
+from personify.profiles.propensity import cross_sell_table
 from personify.profiles.value import VALUE_COLUMNS, value_table
 from personify.profiles.voice import VoiceBuilder, profile_query
 from personify.progress import ProgressFn, no_progress
@@ -166,6 +167,7 @@ class ProfileBuilder:
         ):
             ctes["val"] = "SELECT * FROM profile_value"
         progress("items and categories", 0.3)
+        models: dict[str, ChurnResult] = {}
         categories: list[str] = []
         items = self._items()
         if items:
@@ -190,6 +192,10 @@ class ProfileBuilder:
                     FILTER (WHERE online AND returned IS NOT NULL) AS return_rate
                   {"," if cat_cols else ""} {cat_cols}
                 FROM items GROUP BY person_id"""
+            cross_sell = cross_sell_table(engine, items, as_of, settings.cross_sell_window_days)
+            if cross_sell:
+                models["cross_sell"] = cross_sell
+                ctes["xsell"] = "SELECT person_id, cross_sell_propensity FROM _cross_sell"
         progress("engagement", 0.5)
         reviews = self._linked("reviews", "r.rating")
         if reviews:
@@ -255,6 +261,7 @@ class ProfileBuilder:
             ("rev", ["coalesce(reviews, 0) AS reviews", "avg_rating"]),
             ("acq", ["acquisition_channel", "acquisition_cost"]),
             ("val", list(VALUE_COLUMNS)),
+            ("xsell", ["cross_sell_propensity"]),
             (
                 "voice",
                 ["coalesce(voice_texts, 0) AS voice_texts", "voice_sentiment", "voice_theme"],
@@ -267,6 +274,8 @@ class ProfileBuilder:
         select += behavior.select
         if "val" not in ctes:  # no purchases, or too few repeat buyers for the models
             select += [f"CAST(NULL AS DOUBLE) AS {c}" for c in VALUE_COLUMNS]
+        if "xsell" not in ctes:
+            select.append("CAST(NULL AS DOUBLE) AS cross_sell_propensity")
         with_sql = ",\n".join(f"{name} AS ({body})" for name, body in ctes.items())
         churn = settings.churn
         engine.create_table(
@@ -277,7 +286,6 @@ class ProfileBuilder:
             ORDER BY g.person_id""",
             temp=bool(churn),
         )
-        models: dict[str, ChurnResult] = {}
         if churn:
             progress("churn model", 0.8)
             fitted = churn_table(engine, catalogue, churn, "_profiles_base", "_profile_churn")
@@ -346,7 +354,7 @@ class ProfileBuilder:
         parts = []
         orders = self._linked(
             "orders",
-            "r.order_id, coalesce(r.status, 'completed') AS status, "
+            "r.order_id, coalesce(r.status, 'completed') AS status, r.order_ts, "
             f"{self._before_cutoff('r.order_ts')} AS dated",
         )
         line_sources = self.workspace.sources_of_kind("order_lines")
@@ -360,8 +368,8 @@ class ProfileBuilder:
                 for n in line_sources
             )
             parts.append(
-                f"""SELECT o.person_id, {cat} AS category, li.amount, li.returned, true AS online
-                FROM ({lines}) li JOIN ({orders}) o USING (order_id) {cat_join}
+                f"""SELECT o.person_id, {cat} AS category, li.amount, li.returned, true AS online,
+                o.order_ts AS ts FROM ({lines}) li JOIN ({orders}) o USING (order_id) {cat_join}
                 WHERE o.status <> 'cancelled' AND o.dated"""
             )
         store = self._linked(
@@ -372,7 +380,7 @@ class ProfileBuilder:
         if store:
             parts.append(
                 f"""SELECT s.person_id, {cat} AS category, s.amount, false AS returned,
-                false AS online FROM ({store}) s {cat_join}
+                false AS online, s.receipt_ts AS ts FROM ({store}) s {cat_join}
                 WHERE {self._before_cutoff("s.receipt_ts")}"""
             )
         return " UNION ALL ".join(f"({p})" for p in parts) if parts else None

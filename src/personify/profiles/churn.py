@@ -53,6 +53,8 @@ class ChurnResult:
     cv_auc: float
     baseline_cv_auc: float  # plain logistic regression, same inputs and folds
     features: tuple[str, ...]
+    model: str = "churn"
+    baseline: str = "plain logistic regression"
 
 
 def design_matrix(frame: pd.DataFrame, roles: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
@@ -230,6 +232,7 @@ MODELS_COLUMNS = (
     "folds",
     "cv_auc",
     "baseline_cv_auc",
+    "baseline",
     "features",
 )
 
@@ -241,7 +244,8 @@ def write_models(engine: Any, results: list[ChurnResult]) -> None:
         "SELECT CAST('' AS VARCHAR) AS model, CAST('' AS VARCHAR) AS target, "
         "CAST(0 AS BIGINT) AS persons, CAST(0 AS BIGINT) AS positives, "
         "CAST(0 AS BIGINT) AS folds, CAST(0 AS DOUBLE) AS cv_auc, "
-        "CAST(0 AS DOUBLE) AS baseline_cv_auc, CAST('' AS VARCHAR) AS features "
+        "CAST(0 AS DOUBLE) AS baseline_cv_auc, CAST('' AS VARCHAR) AS baseline, "
+        "CAST('' AS VARCHAR) AS features "
         "FROM golden_record WHERE 1 = 0",
     )
     if not results:
@@ -250,7 +254,7 @@ def write_models(engine: Any, results: list[ChurnResult]) -> None:
         "profile_models",
         pa.table(
             {
-                "model": pa.array(["churn"] * len(results), pa.string()),
+                "model": pa.array([r.model for r in results], pa.string()),
                 "target": pa.array([r.target for r in results], pa.string()),
                 "persons": pa.array([r.persons for r in results], pa.int64()),
                 "positives": pa.array([r.positives for r in results], pa.int64()),
@@ -259,6 +263,7 @@ def write_models(engine: Any, results: list[ChurnResult]) -> None:
                 "baseline_cv_auc": pa.array(
                     [round(r.baseline_cv_auc, 6) for r in results], pa.float64()
                 ),
+                "baseline": pa.array([r.baseline for r in results], pa.string()),
                 "features": pa.array([", ".join(r.features) for r in results], pa.string()),
             }
         ),

@@ -440,6 +440,24 @@ FEATURES += [
     ),
 ]
 
+FEATURES.append(
+    Feature(
+        "cross_sell_propensity",
+        "Chance of trying a new category",
+        "percent",
+        "value",
+        high="Is likely to try a new category",
+        low="Sticks to what they know",
+        meaning="The probability that the customer buys into a product category new to them "
+        "within profiles.cross_sell_window_days (default 180)",
+        unit="probability 0..1",
+        computed="logistic regression of 'first purchase in some category in the last window' "
+        "on item lines, spend, categories, purchase days, recency and tenure before it "
+        "(profiles/propensity.py; CV ROC AUC in profile_models), applied to today's; empty "
+        "without products with categories, or with fewer than 20 such customers",
+    )
+)
+
 FEATURE_BY_NAME = {f.name: f for f in FEATURES}
 CATEGORY_PREFIX = "cat_"
 ATTRIBUTE_PREFIX = "attr_"
