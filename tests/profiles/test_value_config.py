@@ -116,3 +116,9 @@ def test_a_churn_label_must_be_a_declared_boolean_attribute() -> None:
         parse_config({"sources": sources, "profiles": {"churn": {"label": "plan"}}})
     with pytest.raises(ConfigError, match="no source declares the attribute 'left'"):
         parse_config({"sources": sources, "profiles": {"churn": {"label": "left"}}})
+
+
+def test_an_unknown_time_zone_is_named() -> None:
+    with pytest.raises(ConfigError, match="unknown time zone 'Europe/Berlni'"):
+        parse_config({"locale": {"timezone": "Europe/Berlni"}})
+    assert parse_config({"locale": {"timezone": "Europe/Berlin"}}).locale.timezone

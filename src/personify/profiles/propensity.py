@@ -11,7 +11,9 @@ model fitted on all of them then scores every customer's features at as_of: the 
 of a new category in the next window.
 
 The engine computes the features (one row per person); only they reach Python, read
-ordered by person_id with money rounded to cents, so both engines fit the same model.
+ordered by person_id, so both engines fit the same model. Neither spend nor the scores
+are rounded: a sum that differs in its last bit between engines stays a last-bit
+difference, where rounding could turn it into a whole step.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ FOLDS = 5
 
 
 def _features(engine: Any, items: str, at: str) -> str:
-    return f"""SELECT person_id, count(*) AS item_lines, round(sum(amount), 2) AS spend,
+    return f"""SELECT person_id, count(*) AS item_lines, sum(amount) AS spend,
         count(DISTINCT category) AS categories,
         count(DISTINCT CAST(ts AS DATE)) AS purchase_days,
         {engine.days_between("max(ts)", at)} AS recency,
@@ -113,7 +115,7 @@ def cross_sell_table(
         pa.table(
             {
                 "person_id": pa.array(score["person_id"].astype(str).tolist(), pa.string()),
-                "cross_sell_propensity": pa.array(np.round(p, 6), pa.float64()),
+                "cross_sell_propensity": pa.array(p, pa.float64()),
             }
         ),
     )
