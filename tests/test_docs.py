@@ -32,6 +32,16 @@ def test_every_config_section_is_in_the_template() -> None:
     template = (Path(__file__).parent.parent / "src/personify/templates/personify.yaml").read_text()
     for field in Config.model_fields:
         assert re.search(rf"^{field}:", template, re.M), field
-    for section in ("identity", "segments", "personas"):
+    for section in ("identity", "segments", "personas", "profiles"):
         for key in type(getattr(Config(), section)).model_fields:
             assert re.search(rf"^  {key}:", template, re.M), f"{section}.{key}"
+
+
+def test_every_catalogue_attribute_is_in_docs_profiles() -> None:
+    from personify.profiles.features import FEATURES
+
+    text = (DOCS / "profiles.md").read_text()
+    for feature in FEATURES:
+        assert f"| `{feature.name}` |" in text, feature.name
+    for key in ("clv_horizon_days", "discount_rate", "purchase_model", "lapsed_days", "churn"):
+        assert key in text, key

@@ -175,3 +175,54 @@ def test_in_engine_scoring_matches_nearest_centroid_in_python(demo) -> None:
     C = np.array([[centroids[i][f] for f in features] for i in ids])
     nearest = np.array([int(ids[j]) for j in ((X[:, None] - C[None]) ** 2).sum(-1).argmin(1)])
     assert (nearest == profiles["segment_id"].to_numpy()).mean() > 0.99
+
+
+def test_sessions_product_views_and_devices_match_the_event_file(demo) -> None:
+    """The demo's events.jsonl read with pandas: sessions by the 30-minute rule, 'Product
+    Viewed' events and the most frequent device (ties: the one seen last) per person."""
+    ws, _, truth = demo
+    events = pd.read_json(truth.parent / "sources" / "events.jsonl", lines=True)
+    events["device"] = events["context"].map(lambda c: (c.get("device") or {}).get("type"))
+    links = ws.engine.fetch_df(
+        "SELECT record_id AS messageId, person_id FROM identity_links WHERE source = 'events'"
+    )
+    ev = events.merge(links, on="messageId")
+    ev["ts"] = pd.to_datetime(ev["timestamp"])
+    ev = ev.sort_values(["person_id", "ts"])
+    gap = ev.groupby("person_id")["ts"].diff()
+    ev["new"] = gap.isna() | (gap > pd.Timedelta(minutes=30))
+    want = pd.DataFrame(
+        {
+            "sessions": ev.groupby("person_id")["new"].sum(),
+            "views": ev.assign(v=ev["event"].eq("Product Viewed")).groupby("person_id")["v"].sum(),
+        }
+    )
+    dev = ev.dropna(subset=["device"]).groupby(["person_id", "device"])["ts"].agg(["size", "max"])
+    dev = dev.reset_index().sort_values(
+        ["person_id", "size", "max"], ascending=[True, False, False]
+    )
+    want["device"] = dev.drop_duplicates("person_id").set_index("person_id")["device"]
+    got = ws.engine.fetch_df(
+        "SELECT person_id, web_sessions, product_views, main_device FROM profiles"
+    ).set_index("person_id")
+    got = got.loc[want.index]
+    assert len(want) > 1000
+    assert (got["web_sessions"] == want["sessions"]).all()
+    assert (got["product_views"] == want["views"]).all()
+    assert (got["main_device"] == want["device"]).all()
+    assert set(want["device"]) == {"desktop", "mobile", "ios", "android"}
+
+
+def test_lifecycle_stages_cover_the_demo_and_follow_recency(demo) -> None:
+    ws, _, _ = demo
+    rows = ws.engine.fetch_df(
+        "SELECT lifecycle_stage, recency_days, tenure_days, frequency FROM profiles"
+    )
+    buyers = rows[rows["frequency"] > 0]
+    assert rows.loc[rows["frequency"] == 0, "lifecycle_stage"].isna().all()
+    assert set(buyers["lifecycle_stage"]) == {"new", "active", "reactivated", "at risk", "lapsed"}
+    assert (buyers.loc[buyers["recency_days"] > 365, "lifecycle_stage"] == "lapsed").all()
+    at_risk = buyers["recency_days"].between(181, 365)
+    assert (buyers.loc[at_risk, "lifecycle_stage"] == "at risk").all()
+    new = (buyers["tenure_days"] <= 90) & (buyers["recency_days"] <= 180)
+    assert (buyers.loc[new, "lifecycle_stage"] == "new").all()

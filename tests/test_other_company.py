@@ -10,6 +10,7 @@ worked out by hand, never with what the pipeline itself computed.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import shutil
 from collections import Counter
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 from typer.testing import CliRunner
@@ -241,6 +243,51 @@ def test_profiles_carry_the_declared_attributes_and_scales(run: Run) -> None:
             assert row["scale_zufriedenheit"] == pytest.approx(p.zufriedenheit)
             checked += 1
     assert checked > 500
+
+
+def _mode_latest(values: list[tuple[dt.datetime, str]]) -> str:
+    """The most frequent value; a tie goes to the value of the latest purchase."""
+    counts = Counter(v for _, v in values)
+    top = max(counts.values())
+    return max((ts, v) for ts, v in values if counts[v] == top)[1]
+
+
+def _daypart(hour: int) -> str:
+    parts = {"morning": range(5, 12), "afternoon": range(12, 17), "evening": range(17, 22)}
+    return next((name for name, hours in parts.items() if hour in hours), "night")
+
+
+def test_shopping_habits_are_read_in_berlin_time(run: Run) -> None:
+    run.need("profiles")
+    profiles = run.df("SELECT * FROM profiles").set_index("person_id")
+    by_customer: dict[str, list] = {}
+    for order in run.truth.orders.values():
+        by_customer.setdefault(order.customer_no, []).append(order)
+    weekdays = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    checked = summer_evenings = 0
+    for customer, person in _person_of_customer(run).items():
+        orders = by_customer.get(customer)
+        if not orders:
+            continue
+        row = profiles.loc[person]
+        local = [(o.local_ts, o) for o in orders]
+        want_day = _mode_latest([(ts, weekdays[ts.weekday()]) for ts, _ in local])
+        want_part = _mode_latest([(ts, _daypart(ts.hour)) for ts, _ in local])
+        assert row["weekday_favourite"] == want_day, customer
+        assert row["daypart_favourite"] == want_part, customer
+        weekend = sum(ts.weekday() >= 5 for ts, _ in local) / len(local)
+        assert row["weekend_share"] == pytest.approx(weekend, abs=1e-6)
+        # Days between purchase days, as stored (UTC days, as the CLV models count them).
+        days = sorted({o.utc_ts.date() for o in orders})
+        if len(days) > 1:
+            gaps = [(b - a).days for a, b in itertools.pairwise(days)]
+            assert row["interpurchase_days_mean"] == pytest.approx(sum(gaps) / len(gaps))
+        else:
+            assert pd.isna(row["interpurchase_days_mean"])
+        summer_evenings += any(o.local_ts.hour == 17 and o.utc_ts.hour == 15 for o in orders)
+        checked += 1
+    assert checked > 1000
+    assert summer_evenings > 0  # some orders read as evening only in Berlin time
 
 
 def test_segments_find_the_planted_customer_types(run: Run) -> None:

@@ -230,6 +230,15 @@ def profiles(workspace: WorkspaceOpt) -> None:
     with _errors(), Workspace(workspace) as ws:
         r = _stage(ws, "profiles")
     console.print(f"{r.persons:,} profiles, {r.customers:,} with purchases (as of {r.as_of})")
+    _print_models(r)
+
+
+def _print_models(r: Any) -> None:
+    for name, m in getattr(r, "models", {}).items():
+        console.print(
+            f"{name} model of {m.target}: {m.folds}-fold CV ROC AUC {m.cv_auc:.3f} "
+            f"({m.baseline} {m.baseline_cv_auc:.3f}) on {m.persons:,} persons"
+        )
 
 
 @app.command()
@@ -265,6 +274,7 @@ def _run_all(ws: Workspace) -> None:
     _print_ingest(results["ingest"])
     ident = results["identity"]
     console.print(f"Identity: {ident.records:,} records -> {ident.persons:,} persons")
+    _print_models(results["profiles"])
     seg = results["segments"]
     console.print(
         f"Segments: k={seg.k} (silhouette {seg.silhouette:.3f}) over {seg.customers:,} customers"

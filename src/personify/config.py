@@ -298,12 +298,32 @@ class LocaleConfig(_Model):
         default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217 code money is reported in"
     )
     language: str = Field(default="en", pattern=r"^[a-z]{2}(_[A-Z]{2})?$")
+    timezone: str | None = Field(
+        default=None,
+        description="IANA zone (Europe/Berlin) in which weekday and time-of-day habits are "
+        "read; default: as stored (UTC where the source gave an offset or a timezone)",
+    )
     exchange_rates: dict[
         Annotated[str, Field(pattern=r"^[A-Z]{3}$")], Annotated[float, Field(gt=0)]
     ] = Field(
         default_factory=dict,
         description="Units of the workspace currency per unit of another: {USD: 0.92}",
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name such as Europe/Berlin)"
+            ) from None
+        return value
 
 
 class IdentityConfig(_Model):
@@ -337,6 +357,82 @@ class PersonasConfig(_Model):
     seed: int = 7
 
 
+class LifecycleConfig(_Model):
+    """Day thresholds of the lifecycle stages (docs/profiles.md says how they apply)."""
+
+    new_days: Annotated[int, Field(ge=1)] = Field(
+        default=90, description="First purchase at most this many days ago: new"
+    )
+    at_risk_days: Annotated[int, Field(ge=1)] = Field(
+        default=180, description="Last purchase more than this many days ago: at risk"
+    )
+    lapsed_days: Annotated[int, Field(ge=1)] = Field(
+        default=365,
+        description="Last purchase more than this many days ago: lapsed; a gap longer than "
+        "this before a recent purchase: reactivated",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LifecycleConfig:
+        if not self.new_days <= self.at_risk_days < self.lapsed_days:
+            raise ValueError(
+                "lifecycle thresholds must satisfy new_days <= at_risk_days < lapsed_days, got "
+                f"{self.new_days}, {self.at_risk_days}, {self.lapsed_days}"
+            )
+        return self
+
+
+class EngagementConfig(_Model):
+    """Touches (purchases, web sessions, e-mail clicks) in the last ``window_days`` that
+    make a person's engagement level medium or high; none in the window is 'none'."""
+
+    window_days: Annotated[int, Field(ge=1)] = 90
+    medium: Annotated[int, Field(ge=2)] = 2
+    high: Annotated[int, Field(ge=3)] = 5
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EngagementConfig:
+        if self.medium >= self.high:
+            raise ValueError(f"engagement needs medium < high, got {self.medium}, {self.high}")
+        return self
+
+
+class ChurnConfig(_Model):
+    """Supervised churn: churn_risk from a model of a declared boolean attribute."""
+
+    label: str = Field(
+        pattern=r"^(attr_)?[A-Za-z_][A-Za-z0-9_]*$",
+        description="The declared boolean attribute that says who churned (name or attr_name)",
+    )
+    folds: Annotated[int, Field(ge=2, le=10)] = 5
+    seed: int = 42
+
+    @property
+    def attribute(self) -> str:
+        """The attribute's declared name (without the profile column's ``attr_``)."""
+        return self.label.removeprefix("attr_")
+
+
+class ProfilesConfig(_Model):
+    """Lifetime value, lifecycle and churn settings of the profile stage."""
+
+    clv_horizon_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        default=365, description="CLV and expected purchases look this many days ahead"
+    )
+    discount_rate: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        default=0.10, description="Annual discount rate of future revenue in the CLV"
+    )
+    purchase_model: Literal["bg_nbd", "pareto_nbd"] = "bg_nbd"
+    cross_sell_window_days: Annotated[int, Field(ge=7, le=730)] = Field(
+        default=180,
+        description="Cross-sell propensity: buying into a category new to the customer "
+        "within this many days",
+    )
+    lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
+    engagement: EngagementConfig = Field(default_factory=EngagementConfig)
+    churn: ChurnConfig | None = None
+
+
 class EngineConfig(_Model):
     """Where stages run. ``duckdb`` (embedded, the default) is bounded by memory_limit, work
     beyond it spilling to temp_directory; ``spark`` runs them on Apache Spark at ``master``
@@ -363,6 +459,7 @@ class Config(_Model):
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
     personas: PersonasConfig = Field(default_factory=PersonasConfig)
+    profiles: ProfilesConfig = Field(default_factory=ProfilesConfig)
 
     @model_validator(mode="after")
     def _source_names_are_identifiers(self) -> Config:
@@ -403,6 +500,31 @@ def attribute_role_clashes(sources: dict[str, SourceSpec]) -> list[str]:
     return problems
 
 
+def churn_label_problems(config: Config) -> list[str]:
+    """``profiles.churn.label`` must name a boolean attribute some source declares."""
+    churn = config.profiles.churn
+    if churn is None:
+        return []
+    roles = {
+        name: attr.role
+        for spec in config.sources.values()
+        for name, attr in spec.attributes.items()
+    }
+    role = roles.get(churn.attribute)
+    if role is None:
+        declared = ", ".join(sorted(roles)) or "none"
+        return [
+            f"profiles.churn.label: no source declares the attribute '{churn.attribute}' "
+            f"(declared attributes: {declared})"
+        ]
+    if role != "boolean":
+        return [
+            f"profiles.churn.label: attribute '{churn.attribute}' has role '{role}'; "
+            "a churn label must be boolean (churned or not)"
+        ]
+    return []
+
+
 def _shown_range(bounds: tuple[float, float]) -> str:
     return f"[{bounds[0]:g}, {bounds[1]:g}]"
 
@@ -438,7 +560,11 @@ def parse_config(data: Any, *, path: str = CONFIG_FILE) -> Config:
         raise ConfigError(path, [_describe(e) for e in exc.errors()]) from None
     from personify.ingest.kinds import kind_problems  # kinds build on this module
 
-    problems = kind_problems(config.sources) + attribute_role_clashes(config.sources)
+    problems = (
+        kind_problems(config.sources)
+        + attribute_role_clashes(config.sources)
+        + churn_label_problems(config)
+    )
     if problems:
         raise ConfigError(path, problems)
     return config

@@ -94,6 +94,22 @@ def test_epoch_seconds_keep_the_fraction(engine: Engine) -> None:
     assert got == 1577836801.5  # 18262 days * 86400 + 1.5
 
 
+@pytest.mark.parametrize(
+    ("utc", "local"),
+    [
+        # Berlin is UTC+1 in winter, UTC+2 from 02:00 on the last Sunday of March (by hand)
+        ("2025-01-15 13:05:00", dt.datetime(2025, 1, 15, 14, 5)),
+        ("2025-07-15 12:05:00", dt.datetime(2025, 7, 15, 14, 5)),
+        ("2024-12-31 23:30:00", dt.datetime(2025, 1, 1, 0, 30)),  # another day, another year
+        ("2025-03-30 01:30:00", dt.datetime(2025, 3, 30, 3, 30)),
+    ],
+)
+def test_local_time_is_the_zones_wall_clock(engine: Engine, utc: str, local: dt.datetime) -> None:
+    ts = f"TIMESTAMP '{utc}'"
+    got = engine.scalar(f"SELECT {engine.local_time(ts, 'Europe/Berlin')}")
+    assert got == local
+
+
 def test_sample_key_orders_alike_on_every_engine(engine: Engine) -> None:
     got = engine.sql(
         f"SELECT x FROM (VALUES ('a'), ('b'), ('c')) AS v(x) ORDER BY {engine.sample_key('x')}"

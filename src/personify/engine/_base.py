@@ -157,6 +157,11 @@ class Engine:
             f"day({birth}) > {as_of.month * 100 + as_of.day} THEN 1 ELSE 0 END"
         )
 
+    def local_time(self, timestamp: str, zone: str) -> str:
+        """SQL: ``timestamp`` (naive UTC, as ingest stores it) as the wall-clock time in
+        the IANA ``zone`` (e.g. Europe/Berlin), naive."""
+        raise NotImplementedError
+
     def quantiles(self, value: str, fractions: list[float]) -> str:
         """SQL aggregate: the list of exact quantiles of ``value`` (linear interpolation)."""
         raise NotImplementedError

@@ -127,6 +127,12 @@ class DuckDBEngine(Engine):
         # DuckDB's date_diff counts the day boundaries crossed.
         return self._fragment(f"date_diff('day', {start}, {end})")
 
+    def local_time(self, timestamp: str, zone: str) -> str:
+        z = "'" + zone.replace("'", "''") + "'"
+        return self._fragment(
+            f"CAST(({timestamp} AT TIME ZONE 'UTC') AT TIME ZONE {z} AS TIMESTAMP)"
+        )
+
     def quantiles(self, value: str, fractions: list[float]) -> str:
         listed = ", ".join(repr(float(f)) for f in fractions)
         return self._fragment(f"quantile_cont({value}, [{listed}])")

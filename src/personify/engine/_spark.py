@@ -308,6 +308,10 @@ class SparkEngine(Engine):
     def days_between(self, start: str, end: str) -> str:
         return self._fragment(f"personify_days_between({start}, {end})")
 
+    def local_time(self, timestamp: str, zone: str) -> str:
+        z = "'" + zone.replace("'", "''") + "'"
+        return self._fragment(f"personify_local_time({timestamp}, {z})")
+
     def quantiles(self, value: str, fractions: list[float]) -> str:
         listed = ", ".join(repr(float(f)) for f in fractions)
         return self._fragment(f"personify_quantiles({value}, {listed})")
@@ -544,6 +548,8 @@ _FRAGMENTS: dict[str, Callable[[list[exp.Expr]], exp.Expr]] = {
         this="array_position",
         expressions=[_array(args), exp.Anonymous(this="array_min", expressions=[_array(args)])],
     ),
+    # The session time zone is UTC: from_utc_timestamp gives the zone's wall clock.
+    "personify_local_time": _template(["t", "z"], "from_utc_timestamp(t, z)", "spark"),
     # unix_timestamp() drops the fraction of a second that DuckDB's epoch() keeps.
     "personify_epoch_seconds": _template(
         ["t"], "unix_micros(CAST(t AS TIMESTAMP_LTZ)) / 1e6", "spark"

@@ -14,13 +14,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from personify.ingest._readers import quote_ident
 from personify.ingest.kinds import KINDS
+from personify.profiles.behavior import BehaviorBuilder, has_time_of_day
+from personify.profiles.churn import ChurnResult, churn_table, write_models
 from personify.profiles.custom import custom_queries
 from personify.profiles.features import CATEGORY_PREFIX, Catalogue
+from personify.profiles.propensity import cross_sell_table
 from personify.profiles.value import VALUE_COLUMNS, value_table
 from personify.profiles.voice import VoiceBuilder, profile_query
 from personify.progress import ProgressFn, no_progress
@@ -40,6 +43,8 @@ class ProfileResult:
     customers: int  # persons with at least one purchase
     as_of: dt.date
     columns: list[str]
+    # supervised models of the run (profile_models): e.g. {"churn": ChurnResult}
+    models: dict[str, ChurnResult] = field(default_factory=dict)
 
 
 def _slug(text: str) -> str:
@@ -129,6 +134,7 @@ class ProfileBuilder:
         as_of = self.as_of()
         catalogue = Catalogue(self.workspace.config)
         progress("purchases", 0.1)
+        settings = self.workspace.config.profiles
         ctes: dict[str, str] = {}
         purchases = self._purchases()
         if purchases:
@@ -146,12 +152,22 @@ class ProfileBuilder:
                   avg(CASE WHEN discounted THEN 1 ELSE 0 END)
                     FILTER (WHERE discounted IS NOT NULL) AS discount_share,
                   round(sum(CASE WHEN ts >= TIMESTAMP '{as_of}' - INTERVAL 365 DAY
-                      THEN amount ELSE 0 END), 2) AS revenue_12m
+                      THEN amount ELSE 0 END), 2) AS revenue_12m,
+                  count(*) FILTER (WHERE ts >= TIMESTAMP '{as_of}'
+                    - INTERVAL {int(settings.engagement.window_days)} DAY) AS touches_buy
                 FROM purchases GROUP BY person_id"""
         # Lifetime value, probability alive, churn risk: profiles/value.py
-        if purchases and value_table(engine, purchases, as_of):
+        if purchases and value_table(
+            engine,
+            purchases,
+            as_of,
+            horizon_days=settings.clv_horizon_days,
+            discount_rate=settings.discount_rate,
+            purchase_model=settings.purchase_model,
+        ):
             ctes["val"] = "SELECT * FROM profile_value"
         progress("items and categories", 0.3)
+        models: dict[str, ChurnResult] = {}
         categories: list[str] = []
         items = self._items()
         if items:
@@ -176,29 +192,24 @@ class ProfileBuilder:
                     FILTER (WHERE online AND returned IS NOT NULL) AS return_rate
                   {"," if cat_cols else ""} {cat_cols}
                 FROM items GROUP BY person_id"""
+            cross_sell = cross_sell_table(engine, items, as_of, settings.cross_sell_window_days)
+            if cross_sell:
+                models["cross_sell"] = cross_sell
+                ctes["xsell"] = "SELECT person_id, cross_sell_propensity FROM _cross_sell"
         progress("engagement", 0.5)
-        email = self._linked("email_events", "r.campaign_id, r.event_type")
-        if email:
-            ctes["mail"] = f"""
-                SELECT person_id,
-                  count(DISTINCT campaign_id) FILTER (WHERE event_type = 'opened')
-                    / nullif(count(DISTINCT campaign_id) FILTER (WHERE event_type = 'sent'), 0)
-                    AS email_open_rate,
-                  count(DISTINCT campaign_id) FILTER (WHERE event_type = 'clicked')
-                    / nullif(count(DISTINCT campaign_id) FILTER (WHERE event_type = 'sent'), 0)
-                    AS email_click_rate
-                FROM ({email}) GROUP BY person_id"""
-        events = self._linked("events", "r.type")
-        if events:
-            ctes["web"] = f"SELECT person_id, count(*) AS web_events FROM ({events}) GROUP BY 1"
-        tickets = self._linked("support_tickets", "r.satisfaction")
-        if tickets:
-            ctes["support"] = f"""SELECT person_id, count(*) AS tickets,
-                avg(satisfaction) AS avg_satisfaction FROM ({tickets}) GROUP BY 1"""
         reviews = self._linked("reviews", "r.rating")
         if reviews:
             ctes["rev"] = f"""SELECT person_id, count(*) AS reviews, avg(rating) AS avg_rating
                 FROM ({reviews}) GROUP BY 1"""
+        # Rhythm, habits, sessions, e-mail, support, engagement, lifecycle: behavior.py
+        behavior = BehaviorBuilder(self.workspace, settings, as_of, self._linked).build(
+            purchases if "buy" in ctes else None,
+            engine.local_time("ts", zone)
+            if (zone := self.workspace.config.locale.timezone)
+            else "ts",
+        )
+        for group in behavior.groups:
+            ctes[group.name] = group.body
         custom = custom_queries(self.workspace, catalogue)
         custom_ctes = {}
         for i, (column, query) in enumerate(custom.items()):
@@ -246,12 +257,11 @@ class ProfileBuilder:
             select += ["0 AS frequency", "0.0 AS monetary"]
         for cte, cols in (
             ("item_stats", ["return_rate"] + [f"{CATEGORY_PREFIX}{_slug(c)}" for c in categories]),
-            ("mail", ["email_open_rate", "email_click_rate"]),
-            ("web", ["coalesce(web_events, 0) AS web_events"]),
-            ("support", ["coalesce(tickets, 0) AS tickets", "avg_satisfaction"]),
+            *((g.name, g.columns) for g in behavior.groups if g.columns),
             ("rev", ["coalesce(reviews, 0) AS reviews", "avg_rating"]),
             ("acq", ["acquisition_channel", "acquisition_cost"]),
             ("val", list(VALUE_COLUMNS)),
+            ("xsell", ["cross_sell_propensity"]),
             (
                 "voice",
                 ["coalesce(voice_texts, 0) AS voice_texts", "voice_sentiment", "voice_theme"],
@@ -261,19 +271,41 @@ class ProfileBuilder:
             if cte in ctes:
                 select += cols
                 joins.append(f"LEFT JOIN {cte} USING (person_id)")
+        select += behavior.select
+        if "val" not in ctes:  # no purchases, or too few repeat buyers for the models
+            select += [f"CAST(NULL AS DOUBLE) AS {c}" for c in VALUE_COLUMNS]
+        if "xsell" not in ctes:
+            select.append("CAST(NULL AS DOUBLE) AS cross_sell_propensity")
         with_sql = ",\n".join(f"{name} AS ({body})" for name, body in ctes.items())
+        churn = settings.churn
         engine.create_table(
-            "profiles",
+            "_profiles_base" if churn else "profiles",
             f"""{"WITH " + with_sql if with_sql else ""}
             SELECT {", ".join(select)}
             FROM golden_record g {" ".join(joins)}
             ORDER BY g.person_id""",
+            temp=bool(churn),
         )
+        if churn:
+            progress("churn model", 0.8)
+            fitted = churn_table(engine, catalogue, churn, "_profiles_base", "_profile_churn")
+            base = engine.columns("_profiles_base")
+            if fitted:
+                models["churn"] = fitted
+                cols = [f"p.{quote_ident(c)}" for c in base if c != "churn_risk"]
+                cols.append("c.churn_risk")
+                source = "_profiles_base p LEFT JOIN _profile_churn c USING (person_id)"
+            else:
+                cols, source = [f"p.{quote_ident(c)}" for c in base], "_profiles_base p"
+            engine.create_table(
+                "profiles", f"SELECT {', '.join(cols)} FROM {source} ORDER BY p.person_id"
+            )
+        write_models(engine, list(models.values()))
         progress("profiles", 1.0)
         columns = engine.columns("profiles")
         persons = engine.count("profiles")
         customers = int(engine.scalar("SELECT count(*) FROM profiles WHERE frequency > 0"))
-        return ProfileResult(persons, customers, as_of, columns)
+        return ProfileResult(persons, customers, as_of, columns, models)
 
     # -- attribute groups --------------------------------------------------------------------
     def _purchases(self) -> str | None:
@@ -285,9 +317,10 @@ class ProfileBuilder:
                 discounted = "(coalesce(r.discount, 0) > 0 OR r.discount_code IS NOT NULL)"
             else:
                 discounted = "NULL::BOOLEAN"
+            timed = has_time_of_day(self.workspace.engine, name, "order_ts")
             online_parts.append(
                 f"""SELECT l.person_id, r.order_ts AS ts, r.total AS amount,
-                    lower(r.channel) AS channel, {discounted} AS discounted
+                    lower(r.channel) AS channel, {discounted} AS discounted, {timed} AS timed
                 FROM raw_{name} r JOIN identity_links l
                   ON l.source = '{name}' AND l.record_id = CAST(r.order_id AS VARCHAR)
                 WHERE coalesce(r.status, 'completed') <> 'cancelled'
@@ -297,11 +330,13 @@ class ProfileBuilder:
         store_parts = []
         for name in self.workspace.sources_of_kind("pos_receipts"):
             known = self._has_data(name, "discount")
+            timed = has_time_of_day(self.workspace.engine, name, "receipt_ts")
             store_parts.append(
                 f"""SELECT l.person_id, min(r.receipt_ts) AS ts,
                     sum(coalesce(r.quantity, 1) * r.unit_price - coalesce(r.discount, 0)) AS amount,
                     'store' AS channel,
-                    {"sum(r.discount) > 0" if known else "NULL::BOOLEAN"} AS discounted
+                    {"sum(r.discount) > 0" if known else "NULL::BOOLEAN"} AS discounted,
+                    {timed} AS timed
                 FROM raw_{name} r JOIN identity_links l
                   ON l.source = '{name}' AND l.record_id = CAST(r.receipt_id AS VARCHAR)
                 WHERE {self._before_cutoff("r.receipt_ts")}
@@ -319,7 +354,7 @@ class ProfileBuilder:
         parts = []
         orders = self._linked(
             "orders",
-            "r.order_id, coalesce(r.status, 'completed') AS status, "
+            "r.order_id, coalesce(r.status, 'completed') AS status, r.order_ts, "
             f"{self._before_cutoff('r.order_ts')} AS dated",
         )
         line_sources = self.workspace.sources_of_kind("order_lines")
@@ -333,8 +368,8 @@ class ProfileBuilder:
                 for n in line_sources
             )
             parts.append(
-                f"""SELECT o.person_id, {cat} AS category, li.amount, li.returned, true AS online
-                FROM ({lines}) li JOIN ({orders}) o USING (order_id) {cat_join}
+                f"""SELECT o.person_id, {cat} AS category, li.amount, li.returned, true AS online,
+                o.order_ts AS ts FROM ({lines}) li JOIN ({orders}) o USING (order_id) {cat_join}
                 WHERE o.status <> 'cancelled' AND o.dated"""
             )
         store = self._linked(
@@ -345,7 +380,7 @@ class ProfileBuilder:
         if store:
             parts.append(
                 f"""SELECT s.person_id, {cat} AS category, s.amount, false AS returned,
-                false AS online FROM ({store}) s {cat_join}
+                false AS online, s.receipt_ts AS ts FROM ({store}) s {cat_join}
                 WHERE {self._before_cutoff("s.receipt_ts")}"""
             )
         return " UNION ALL ".join(f"({p})" for p in parts) if parts else None

@@ -88,6 +88,9 @@ FEATURES: list[Feature] = [
         "behavioral",
         high="Has been a customer for long",
         low="Is a new customer",
+        meaning="Tenure: how long the person has been a customer",
+        unit="days",
+        computed="calendar days from the first purchase to as_of",
     ),
     Feature(
         "app_share",
@@ -222,6 +225,238 @@ FEATURES += [
         "with the largest summed weight over the person's texts",
     ),
 ]
+
+# Behavior (profiles/behavior.py). Each is empty (NULL) when its source kind is not loaded.
+_NO_PURCHASES = "empty without an orders or pos_receipts source, and for persons without one"
+FEATURES += [
+    Feature(
+        "interpurchase_days_mean",
+        "Days between purchases",
+        "days",
+        "behavioral",
+        high="Leaves long gaps between purchases",
+        low="Comes back quickly",
+        meaning="Average number of days between one purchase day and the next",
+        unit="days",
+        computed="mean gap between consecutive distinct purchase days (orders and store "
+        f"receipts); empty with a single purchase day; {_NO_PURCHASES}",
+    ),
+    Feature(
+        "interpurchase_days_median",
+        "Typical days between purchases",
+        "days",
+        "behavioral",
+        meaning="Median number of days between one purchase day and the next",
+        unit="days",
+        computed=f"median of the same gaps; {_NO_PURCHASES}",
+    ),
+    Feature(
+        "weekday_favourite",
+        "Favourite shopping day",
+        "category",
+        "behavioral",
+        meaning="The weekday of most of the person's purchases (Monday ... Sunday)",
+        unit="weekday",
+        computed="most frequent weekday of the purchases in locale.timezone (as stored when "
+        "unset), ties to the weekday bought on last; the weekday is the days since Monday "
+        f"1900-01-01 modulo 7; {_NO_PURCHASES}",
+    ),
+    Feature(
+        "weekend_share",
+        "Purchases at the weekend",
+        "percent",
+        "behavioral",
+        high="Shops at the weekend",
+        low="Shops on weekdays",
+        meaning="Share of the person's purchases made on a Saturday or Sunday",
+        unit="share 0..1",
+        computed=f"purchases on Saturday or Sunday over all purchases; {_NO_PURCHASES}",
+    ),
+    Feature(
+        "daypart_favourite",
+        "Favourite time of day",
+        "category",
+        "behavioral",
+        meaning="When the person usually buys: morning (5-12 h), afternoon (12-17 h), "
+        "evening (17-22 h) or night (22-5 h)",
+        unit="part of the day",
+        computed="most frequent part of the day of the purchases in locale.timezone, ties to "
+        "the one bought in last; only sources whose timestamps carry a time of day (empty "
+        f"for date-only exports); {_NO_PURCHASES}",
+    ),
+    Feature(
+        "web_sessions",
+        "Web and app sessions",
+        "count",
+        "engagement",
+        log=True,
+        high="Visits the website or app often",
+        low="Rarely visits online",
+        meaning="Visits to the website or app",
+        unit="sessions",
+        computed="the person's linked events ordered by time; a new session starts after 30 "
+        "minutes without an event; empty without an events source",
+    ),
+    Feature(
+        "product_views",
+        "Product pages viewed",
+        "count",
+        "engagement",
+        log=True,
+        high="Browses many products",
+        low="Views few products",
+        meaning="Products the person looked at online",
+        unit="views",
+        computed="track events named 'Product Viewed' (Segment's e-commerce spec); empty "
+        "without an events source",
+    ),
+    Feature(
+        "main_device",
+        "Main device",
+        "category",
+        "engagement",
+        meaning="The device the person mostly uses online (desktop, mobile, ios, android, ...)",
+        unit="device type",
+        computed="most frequent context.device.type of the person's events (lower case), "
+        "ties to the one seen last; empty without an events source or device data",
+    ),
+    Feature(
+        "email_unsubscribed",
+        "Unsubscribed from e-mail",
+        "percent",
+        "engagement",
+        high="Has unsubscribed from our e-mails",
+        low="Stays subscribed to our e-mails",
+        meaning="Whether the person has unsubscribed from marketing e-mail",
+        unit="yes/no",
+        computed="any 'unsubscribed' e-mail event; empty for persons without e-mail events "
+        "and without an email_events source",
+    ),
+    Feature(
+        "tickets_12m",
+        "Support contacts (12 months)",
+        "count",
+        "engagement",
+        high="Contacted support recently",
+        low="Has not needed support lately",
+        meaning="Support tickets the person opened in the year before the reference date",
+        unit="tickets",
+        computed="support_tickets with created_ts in the 365 days before as_of; empty without "
+        "a support_tickets source",
+    ),
+    Feature(
+        "engagement_touches",
+        "Recent touches",
+        "count",
+        "engagement",
+        meaning="Purchases, web or app sessions and e-mail campaigns clicked in the last "
+        "profiles.engagement.window_days (default 90) days",
+        unit="touches",
+        computed="purchases + sessions started + distinct campaigns clicked in the window, "
+        "from the sources loaded; empty when none of orders, pos_receipts, events and "
+        "email_events is",
+    ),
+    Feature(
+        "engagement_level",
+        "Engagement level",
+        "category",
+        "engagement",
+        meaning="How engaged the person is lately: none, low, medium or high",
+        unit="level",
+        computed="engagement_touches: 0 none, 1 or more low, profiles.engagement.medium "
+        "(default 2) medium, profiles.engagement.high (default 5) high",
+    ),
+    Feature(
+        "lifecycle_stage",
+        "Lifecycle stage",
+        "category",
+        "behavioral",
+        meaning="Where the customer is in their life with us: new, active, reactivated, at "
+        "risk or lapsed (rules in docs/profiles.md)",
+        unit="stage",
+        computed="in this order: last purchase more than profiles.lifecycle.lapsed_days "
+        "(365) ago lapsed; more than at_risk_days (180) at risk; first purchase at most "
+        "new_days (90) ago new; more than lapsed_days between the last two purchase days "
+        f"reactivated; else active; {_NO_PURCHASES}",
+    ),
+]
+
+# Lifetime value and churn (profiles/value.py, profiles/churn.py): empty for persons
+# without a purchase, and for all when too few customers bought twice to fit the models.
+FEATURES += [
+    Feature(
+        "p_alive",
+        "Probability still a customer",
+        "percent",
+        "value",
+        high="Is very likely still a customer",
+        low="Has probably stopped buying",
+        meaning="The probability that the customer has not silently stopped buying, given "
+        "how often and how recently they bought",
+        unit="probability 0..1",
+        computed="BG/NBD (or Pareto/NBD: profiles.purchase_model) fitted by maximum "
+        "likelihood on every customer's repeat purchase days (x), time of the last (t_x) "
+        "and time since the first (T) in weeks, from orders and store receipts",
+    ),
+    Feature(
+        "churn_risk",
+        "Churn risk",
+        "percent",
+        "value",
+        high="Is at risk of leaving",
+        low="Is unlikely to leave",
+        meaning="How likely the customer is to have left, or to leave",
+        unit="probability 0..1",
+        computed="1 - p_alive; with profiles.churn.label declared, the probability of that "
+        "label from a model of the other declared attributes, scales, age and gender "
+        "(spline logistic regression and boosted trees averaged, profiles/churn.py): "
+        "out-of-fold for every labelled person, its CV ROC AUC in profile_models",
+    ),
+    Feature(
+        "expected_purchases",
+        "Expected purchases (next horizon)",
+        "number",
+        "value",
+        high="Will buy often in the coming year",
+        low="Will buy little in the coming year",
+        meaning="Purchases (distinct purchase days) the customer is expected to make over "
+        "the next profiles.clv_horizon_days (default 365) days",
+        unit="purchases",
+        computed="the purchase model's conditional expectation given each history",
+    ),
+    Feature(
+        "clv",
+        "Customer lifetime value",
+        "currency",
+        "value",
+        high="Is worth a lot in future revenue",
+        low="Is worth little in future revenue",
+        meaning="Revenue the customer is expected to bring over the next "
+        "profiles.clv_horizon_days days, discounted to today",
+        unit="money (locale.currency)",
+        computed="expected purchases per month, each month discounted at "
+        "profiles.discount_rate a year, times Gamma-Gamma's expected spend per purchase "
+        "(the customer's mean repeat spend shrunk towards the population's)",
+    ),
+]
+
+FEATURES.append(
+    Feature(
+        "cross_sell_propensity",
+        "Chance of trying a new category",
+        "percent",
+        "value",
+        high="Is likely to try a new category",
+        low="Sticks to what they know",
+        meaning="The probability that the customer buys into a product category new to them "
+        "within profiles.cross_sell_window_days (default 180)",
+        unit="probability 0..1",
+        computed="logistic regression of 'first purchase in some category in the last window' "
+        "on item lines, spend, categories, purchase days, recency and tenure before it "
+        "(profiles/propensity.py; CV ROC AUC in profile_models), applied to today's; empty "
+        "without products with categories, or with fewer than 20 such customers",
+    )
+)
 
 FEATURE_BY_NAME = {f.name: f for f in FEATURES}
 CATEGORY_PREFIX = "cat_"

@@ -296,22 +296,38 @@ def discounted_purchases(
 
 # -- scoring a workspace's customers -------------------------------------------------------------
 
+# Defaults of personify.yaml's ``profiles:`` (config.ProfilesConfig) for callers without one.
 HORIZON_DAYS = 365  # CLV and expected purchases look a year ahead
 ANNUAL_DISCOUNT = 0.10  # money a year from now is worth 1/1.1 of money today
 STEP_DAYS = 30  # discounting in monthly steps, as lifetimes does
 MIN_REPEAT_BUYERS = 20  # fewer customers with a repeat purchase than this: no model
 VALUE_COLUMNS = ("p_alive", "churn_risk", "expected_purchases", "clv")
+PURCHASE_MODELS: dict[str, type[BetaGeoModel] | type[ParetoNBDModel]] = {
+    "bg_nbd": BetaGeoModel,
+    "pareto_nbd": ParetoNBDModel,
+}
 
 
-def value_table(engine: Any, purchases: str, as_of: Any, table: str = "profile_value") -> bool:
+def value_table(
+    engine: Any,
+    purchases: str,
+    as_of: Any,
+    table: str = "profile_value",
+    *,
+    horizon_days: int = HORIZON_DAYS,
+    discount_rate: float = ANNUAL_DISCOUNT,
+    purchase_model: str = "bg_nbd",
+) -> bool:
     """Create ``table`` (person_id, p_alive, churn_risk, expected_purchases, clv) from the
     purchases query (person_id, ts, amount); False (no table) when the data cannot support
     a model.
 
     The engine computes each customer's history (x repeat purchase days, t_x and T in days,
     mean repeat spend) and the distinct histories with their counts; those aggregates are
-    all that reaches Python. BG/NBD (weeks as the time unit) and Gamma-Gamma are fitted
-    and each distinct history scored; one join in the engine gives every customer theirs.
+    all that reaches Python. The purchase model (BG/NBD or Pareto/NBD, weeks as the time
+    unit) and Gamma-Gamma are fitted and each distinct history scored; one join in the
+    engine gives every customer theirs. ``horizon_days`` ahead, discounted at the annual
+    ``discount_rate`` in monthly steps.
     """
     import logging
 
@@ -348,22 +364,22 @@ def value_table(engine: Any, purchases: str, as_of: Any, table: str = "profile_v
     x = hist["x"].to_numpy(float)
     t_x = hist["t_x"].to_numpy(float) / 7
     T = hist["age"].to_numpy(float) / 7
-    counts = BetaGeoModel().fit(x, t_x, T, weights=hist["n"])
+    counts = PURCHASE_MODELS[purchase_model]().fit(x, t_x, T, weights=hist["n"])
     gg = GammaGammaModel().fit(spend["x"], spend["m"], weights=spend["n"])
     p, q, v = gg._p()
     if q <= 1:
         log.info("value: the spend model has no finite mean (q=%.3g); no CLV", q)
         return False
-    rate = (1 + ANNUAL_DISCOUNT) ** (STEP_DAYS / 365) - 1
+    rate = (1 + discount_rate) ** (STEP_DAYS / 365) - 1
     scored = pa.table(
         {
             "x": hist["x"].to_numpy(np.int64),
             "t_x": hist["t_x"].to_numpy(np.int64),
             "age": hist["age"].to_numpy(np.int64),
             "p_alive": counts.p_alive(x, t_x, T),
-            "expected_purchases": counts.expected_purchases(HORIZON_DAYS / 7, x, t_x, T),
+            "expected_purchases": counts.expected_purchases(horizon_days / 7, x, t_x, T),
             "discounted": discounted_purchases(
-                counts, x, t_x, T, horizon=HORIZON_DAYS / 7, step=STEP_DAYS / 7, rate_per_step=rate
+                counts, x, t_x, T, horizon=horizon_days / 7, step=STEP_DAYS / 7, rate_per_step=rate
             ),
         }
     )
@@ -390,5 +406,5 @@ def value_table(engine: Any, purchases: str, as_of: Any, table: str = "profile_v
             FROM _value_history h JOIN _value_scores s USING (x, t_x, age)""",
         temp=True,
     )
-    log.info("value: BG/NBD %s, Gamma-Gamma %s", counts.params_, gg.params_)
+    log.info("value: %s %s, Gamma-Gamma %s", purchase_model, counts.params_, gg.params_)
     return True
