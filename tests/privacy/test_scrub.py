@@ -50,3 +50,37 @@ def test_sign_offs_and_introductions_in_other_languages_and_scripts() -> None:
     assert scrub_text("Viele Kunden lieben das Sortiment", region="DE") == (
         "Viele Kunden lieben das Sortiment"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Sign-offs a pattern alone missed (issue 11's measurements).
+        ("Great coffee ---Coos Bay Sandra", "Great coffee ---[name]"),
+        ("Not as described. thanks, julie", "Not as described. thanks, [name]"),
+        ("Lovely sofa, Oliver from Ipswich", "Lovely sofa, [name] from [place]"),
+        ("Great product. Will buy again. Bob", "Great product. Will buy again. [name]"),
+        ("Order arrived.\nKaren", "Order arrived.\n[name]"),
+        ("This is Sandra, my order is late", "This is [name], my order is late"),
+    ],
+)
+def test_names_found_by_the_name_list(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm Good! Really.",  # was "I'm [name]!"
+        "This is a bad Soy sauce, do not buy.",
+        "Great taste. Highly Recommended",
+        "Bought it for my Dad. Hope he likes it",
+        "Best tea ever. Love it",
+        "Made in Italy from Tuscany grapes",
+        "This Green Tea from Yogi Tea is plain",  # 'Tea' is a given name in Faker's lists
+        "I am Italian and always make my own sauce",
+        "This is Great",
+    ],
+)
+def test_capitalised_ordinary_words_are_not_names(text: str) -> None:
+    assert scrub_text(text) == text

@@ -3,11 +3,18 @@
 Phone numbers are found by Google's libphonenumber (the ``phonenumbers``
 package), which knows every national format. No maintained PyPI library finds
 emails, UK postcodes, card numbers and names in sign-offs without downloading a
-language model, so those few patterns are written here.
+language model, so those few patterns are written here. Where a pattern alone
+would take ordinary words for names ("I'm Good!"), a word counts as a name only
+if it is a given name in Faker's person lists (some 20,000 over its locales; Faker
+is a dependency already) and not a word of VADER's sentiment lexicon or a stop word
+("Hope", "Joy" and "Love" are names there too).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import pkgutil
 import re
 
 import phonenumbers
@@ -40,8 +47,21 @@ _INTROS = (
     r"my name is|this is|i am|i'm|mein name ist|ich bin|ich hei(?:ß|ss)e|je m'appelle|"
     r"je suis|me llamo|mi nombre es|soy|mi chiamo|ik ben|mijn naam is"
 )
-INTRO = re.compile(rf"\b((?i:{_INTROS}))(\s+){NAME}")
-DASH_NAME = re.compile(rf"(\s[-–—]\s*){NAME}\s*$")
+# Introductions that always name someone; the others ("I'm ...", "this is ...") only
+# when a given name follows.
+_NAMING = (
+    r"my name is|mein name ist|ich hei(?:ß|ss)e|je m'appelle|me llamo|mi nombre es|"
+    r"mi chiamo|mijn naam is"
+)
+INTRO = re.compile(rf"\b((?i:{_INTROS}))(\s+)({NAME})")
+NAMING = re.compile(rf"\b(?i:{_NAMING})\s*$")
+# A signature after dashes at the end ("---Coos Bay Sandra"): up to three words.
+DASH_NAME = re.compile(rf"(\s[-–—]+\s*)({_WORD}(?:\s+{_WORD}){{0,2}})\s*$")
+# A sign-off written in lower case ("thanks, julie"): a given name only.
+LOWER_SIGN_OFF = re.compile(rf"\b((?i:{_SIGN_OFFS}))([,!.]?\s*-?\s*)([a-z]{{2,}})\s*$")
+# A bare name closing the text after a sentence ("... Will buy again. Bob").
+TRAILING_NAME = re.compile(rf"([.!?]\s+|\n\s*)({_WORD}(?:\s+{_WORD})?)\s*$")
+FROM_PLACE = re.compile(rf"\b({_WORD})\s+from\s+({_WORD}(?:\s+{_WORD})?)")
 
 
 def scrub_text(text: str, *, region: str = "GB") -> str:
@@ -62,6 +82,73 @@ def scrub_text(text: str, *, region: str = "GB") -> str:
     out = LONG_NUMBER.sub("[number]", out)
     out = UK_POSTCODE.sub("[postcode]", out)
     out = SIGN_OFF.sub(lambda m: f"{m.group(1)}{m.group(2)}[name]", out)
-    out = INTRO.sub(lambda m: f"{m.group(1)}{m.group(2)}[name]", out)
-    out = DASH_NAME.sub(lambda m: f"{m.group(1)}[name]", out)
+    out = INTRO.sub(_intro, out)
+    out = DASH_NAME.sub(_dash_name, out)
+    out = LOWER_SIGN_OFF.sub(
+        lambda m: f"{m.group(1)}{m.group(2)}[name]" if is_given_name(m.group(3)) else m.group(0),
+        out,
+    )
+    out = TRAILING_NAME.sub(
+        lambda m: f"{m.group(1)}[name]" if _names_someone(m.group(2)) else m.group(0), out
+    )
+    out = FROM_PLACE.sub(_from_place, out)
     return out
+
+
+def _from_place(m: re.Match[str]) -> str:
+    # "Oliver from Ipswich", not "Green Tea from Yogi Tea": the name starts its phrase.
+    before = m.string[: m.start()].split()
+    if is_given_name(m.group(1)) and not (before and before[-1][:1].isupper()):
+        return "[name] from [place]"
+    return m.group(0)
+
+
+def _intro(m: re.Match[str]) -> str:
+    named = NAMING.search(m.group(1)) is not None
+    first = m.group(3).split()[0]
+    if named or is_given_name(first):
+        return f"{m.group(1)}{m.group(2)}[name]"
+    # "I'm Good!": not a name; a second capitalised word may still be one.
+    return m.group(0)
+
+
+def _dash_name(m: re.Match[str]) -> str:
+    words = m.group(2).split()
+    if any(is_given_name(w) for w in words) or len(words) == 1:
+        return f"{m.group(1)}[name]"
+    return m.group(0)
+
+
+def _names_someone(words: str) -> bool:
+    parts = words.split()
+    return is_given_name(parts[0]) and (len(parts) == 1 or parts[1][0].isupper())
+
+
+def is_given_name(word: str) -> bool:
+    """Whether ``word`` is a given name and not an ordinary word (case ignored)."""
+    w = word.strip("'").lower()
+    return w in _given_names() and w not in _ordinary_words()
+
+
+@functools.lru_cache(maxsize=1)
+def _given_names() -> frozenset[str]:
+    import faker.providers.person as person
+
+    names: set[str] = set()
+    for module in pkgutil.iter_modules(person.__path__):
+        provider = importlib.import_module(f"{person.__name__}.{module.name}").Provider
+        for attr in ("first_names", "first_names_male", "first_names_female"):
+            values = provider.__dict__.get(attr, getattr(provider, attr, None))
+            if isinstance(values, dict):
+                values = list(values)
+            if isinstance(values, list | tuple | set):
+                names.update(v.lower() for v in values if isinstance(v, str) and v.isalpha())
+    return frozenset(names)
+
+
+@functools.lru_cache(maxsize=1)
+def _ordinary_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return frozenset(SentimentIntensityAnalyzer().lexicon) | ENGLISH_STOP_WORDS
