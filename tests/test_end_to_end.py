@@ -119,6 +119,28 @@ def test_quotes_carry_no_personal_data(demo) -> None:
             assert not any(e in text for e in emails)
 
 
+def test_stored_texts_keep_almost_no_writer_name(demo) -> None:
+    # Each stored (scrubbed) text beside its writer's golden record: the writer's first
+    # or last name (3+ letters, a whole word) survives in at most 0.5% of them. Before
+    # the name list 3.2% did (sign-offs such as "patrick morgan", "mary from ipswich").
+    ws, _, _ = demo
+    texts = ws.engine.fetch_df(
+        """SELECT v.text, g.first_name, g.last_name FROM voice_texts v
+        JOIN golden_record g USING (person_id)"""
+    )
+    assert len(texts) > 500
+
+    def named(row: pd.Series) -> bool:
+        return any(
+            isinstance(n, str)
+            and len(n) >= 3
+            and re.search(rf"\b{re.escape(n)}\b", row["text"], re.IGNORECASE)
+            for n in (row["first_name"], row["last_name"])
+        )
+
+    assert texts.apply(named, axis=1).mean() <= 0.005
+
+
 def test_outputs_are_written_and_the_report_names_every_persona(demo) -> None:
     ws, results, _ = demo
     report = results["personas"].report

@@ -62,6 +62,11 @@ def test_sign_offs_and_introductions_in_other_languages_and_scripts() -> None:
         ("Great product. Will buy again. Bob", "Great product. Will buy again. [name]"),
         ("Order arrived.\nKaren", "Order arrived.\n[name]"),
         ("This is Sandra, my order is late", "This is [name], my order is late"),
+        ("who has a printer? patrick morgan", "who has a printer? [name]"),
+        (
+            "looks great in our home mary from ipswich",
+            "looks great in our home [name] from [place]",
+        ),
     ],
 )
 def test_names_found_by_the_name_list(text: str, expected: str) -> None:
@@ -80,6 +85,10 @@ def test_names_found_by_the_name_list(text: str, expected: str) -> None:
         "This Green Tea from Yogi Tea is plain",  # 'Tea' is a given name in Faker's lists
         "I am Italian and always make my own sauce",
         "This is Great",
+        "we love it and will buy it again",
+        "the slippers fit and the colour is lovely",
+        "so this small pot gives you enough for a long time",
+        "they are better than other candy snacks",
     ],
 )
 def test_capitalised_ordinary_words_are_not_names(text: str) -> None:

@@ -62,6 +62,8 @@ LOWER_SIGN_OFF = re.compile(rf"\b((?i:{_SIGN_OFFS}))([,!.]?\s*-?\s*)([a-z]{{2,}}
 # A bare name closing the text after a sentence ("... Will buy again. Bob").
 TRAILING_NAME = re.compile(rf"([.!?]\s+|\n\s*)({_WORD}(?:\s+{_WORD})?)\s*$")
 FROM_PLACE = re.compile(rf"\b({_WORD})\s+from\s+({_WORD}(?:\s+{_WORD})?)")
+# Signatures typed in lower case at the very end: "... patrick morgan", "mary from bath".
+LOWER_TAIL = re.compile(r"(\s)([a-z]{2,})(\s+from)?\s+([a-z'-]{2,})\s*$")
 
 
 def scrub_text(text: str, *, region: str = "GB") -> str:
@@ -92,7 +94,17 @@ def scrub_text(text: str, *, region: str = "GB") -> str:
         lambda m: f"{m.group(1)}[name]" if _names_someone(m.group(2)) else m.group(0), out
     )
     out = FROM_PLACE.sub(_from_place, out)
+    out = LOWER_TAIL.sub(_lower_tail, out)
     return out
+
+
+def _lower_tail(m: re.Match[str]) -> str:
+    if not is_given_name(m.group(2)) or m.group(4) in _ordinary_words():
+        return m.group(0)
+    if m.group(3):  # "mary from bath"
+        return f"{m.group(1)}[name] from [place]"
+    # "patrick morgan", not "a long time" or "candy snacks": the second word a surname too.
+    return f"{m.group(1)}[name]" if m.group(4) in _person_names("last_names") else m.group(0)
 
 
 def _from_place(m: re.Match[str]) -> str:
@@ -130,14 +142,19 @@ def is_given_name(word: str) -> bool:
     return w in _given_names() and w not in _ordinary_words()
 
 
-@functools.lru_cache(maxsize=1)
 def _given_names() -> frozenset[str]:
+    return _person_names("first_names", "first_names_male", "first_names_female")
+
+
+@functools.lru_cache(maxsize=4)
+def _person_names(*attrs: str) -> frozenset[str]:
+    """Lower-cased names of Faker's person providers, over all its locales."""
     import faker.providers.person as person
 
     names: set[str] = set()
     for module in pkgutil.iter_modules(person.__path__):
         provider = importlib.import_module(f"{person.__name__}.{module.name}").Provider
-        for attr in ("first_names", "first_names_male", "first_names_female"):
+        for attr in attrs:
             values = provider.__dict__.get(attr, getattr(provider, attr, None))
             if isinstance(values, dict):
                 values = list(values)
