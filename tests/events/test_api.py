@@ -75,11 +75,21 @@ def test_sent_at_corrects_the_client_clock(server: EventServer) -> None:
                     "timestamp": "2031-05-01T13:00:00Z",
                 },
                 {"type": "track", "userId": "u", "event": "NoTs", "messageId": "no-ts"},
+                {  # RudderStack's SDKs: the client's time as originalTimestamp
+                    "type": "track",
+                    "userId": "u",
+                    "event": "Rudder",
+                    "messageId": "rudder",
+                    "originalTimestamp": "2031-05-01T13:00:04Z",
+                },
             ],
         },
     )
     assert r.status_code == 200
-    by_id = {m["messageId"]: m for m in wait_for(server.workspace, 2)}
+    by_id = {m["messageId"]: m for m in wait_for(server.workspace, 3)}
+    rudder = by_id["rudder"]
+    assert rudder["originalTimestamp"] == "2031-05-01T13:00:04Z"
+    assert _ts(rudder["receivedAt"]) - _ts(rudder["timestamp"]) == timedelta(seconds=6)
     skew = by_id["skew"]
     assert skew["originalTimestamp"] == "2031-05-01T13:00:00Z"
     assert _ts(skew["receivedAt"]) - _ts(skew["timestamp"]) == timedelta(seconds=10)

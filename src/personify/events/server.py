@@ -172,9 +172,13 @@ def _line(
     if sent is None and batch_sent_at is not None:
         sent = batch_sent_at[0]
         raw["sentAt"] = batch_sent_at[1]
-    if message.timestamp is not None:
-        raw["originalTimestamp"] = raw["timestamp"]
-        ts = _utc(message.timestamp)
+    # The client's time: Segment's SDKs send it as timestamp, RudderStack's as
+    # originalTimestamp (which then stays as sent).
+    client_ts = message.timestamp or message.originalTimestamp
+    if client_ts is not None:
+        if message.timestamp is not None:
+            raw["originalTimestamp"] = raw["timestamp"]
+        ts = _utc(client_ts)
         if sent is not None:  # Segment's skew correction: the client's clock offset removed
             ts = received - (_utc(sent) - ts)
         raw["timestamp"] = ts

@@ -302,6 +302,10 @@ class _SourceLoader:
         checked = f"_checked_{self.name}" if incremental else f"_loading_{self.name}"
         # On an error the batch's transaction rolls back, and these tables with it.
         self._check(staged, into=checked, temp=incremental)
+        if incremental and not self._same_columns(checked):
+            # A newer version of the kind (the events kind's previous_id) or new file fields.
+            log.info("source %s: its columns changed; rebuilding it", self.name)
+            incremental = False
         if incremental and not self._can_append(checked):
             log.info("source %s: rows were removed or edited; rebuilding it", self.name)
             incremental = False
@@ -487,6 +491,12 @@ class _SourceLoader:
         )
 
     # -- writing -----------------------------------------------------------------------------
+    def _same_columns(self, checked: str) -> bool:
+        """The loaded table has the columns this load gives (an upgrade may add some)."""
+        have = set(self.engine.columns(self.raw))
+        given = set(self.engine.columns(checked)) - {"_line", "_problems", "_failing"}
+        return have == given
+
     def _can_append(self, checked: str) -> bool:
         """Incremental loading keeps old rows: fine with a record id, or if none went missing."""
         if self._record_key_names():
