@@ -1,12 +1,12 @@
 // Sends calls through a real Node SDK and reports when every one was answered.
-// Input (stdin, JSON): {sdk: "segment" | "rudderstack", url, writeKey, flushAt, calls: [{method, message}]}
+// Input (stdin, JSON): {sdk: "segment" | "rudderstack", url, writeKey, flushAt, awaitEvery,
+//   calls: [{method, message}]}. With awaitEvery n, after every n calls the SDK is flushed
+// and every call so far answered before the next is made (so no two requests overlap);
+// without it the SDK batches and sends as it does by itself (several requests at once).
 // Output (stdout, JSON): {errors: [text, ...], answered: n}
 "use strict";
 
-async function main() {
-  const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
-  const errors = [];
-  let answered = 0;
+function makeClient(input, errors) {
   if (input.sdk === "segment") {
     const { Analytics } = require("@segment/analytics-node");
     const client = new Analytics({
@@ -17,14 +17,9 @@ async function main() {
       maxRetries: 2,
     });
     client.on("error", (err) => errors.push(String(err && (err.reason || err.message || err))));
-    for (const call of input.calls) {
-      client[call.method](call.message, (err) => {
-        answered += 1;
-        if (err) errors.push(String(err.message || err));
-      });
-    }
-    await client.closeAndFlush({ timeout: 60000 });
-  } else if (input.sdk === "rudderstack") {
+    return { client, close: () => client.closeAndFlush({ timeout: 60000 }) };
+  }
+  if (input.sdk === "rudderstack") {
     const Analytics = require("@rudderstack/rudder-sdk-node");
     const client = new Analytics(input.writeKey, {
       dataPlaneUrl: input.url,
@@ -33,21 +28,42 @@ async function main() {
       retryCount: 2,
       logLevel: "error",
     });
-    const done = new Promise((resolve) => {
-      let left = input.calls.length;
-      for (const call of input.calls) {
-        client[call.method](call.message, (err) => {
-          answered += 1;
-          if (err) errors.push(String(err.message || err));
-          if (--left === 0) resolve();
-        });
-      }
-    });
-    await client.flush();
-    await done;
-  } else {
-    throw new Error(`unknown sdk ${input.sdk}`);
+    return { client, close: () => client.flush() };
   }
+  throw new Error(`unknown sdk ${input.sdk}`);
+}
+
+async function main() {
+  const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  const errors = [];
+  const { client, close } = makeClient(input, errors);
+  let answered = 0;
+  let waiting = null;
+  const answeredAll = (count) =>
+    new Promise((resolve) => {
+      if (answered >= count) return resolve();
+      waiting = { count, resolve };
+    });
+  const onAnswer = (err) => {
+    answered += 1;
+    if (err) errors.push(String(err.message || err));
+    if (waiting && answered >= waiting.count) {
+      const { resolve } = waiting;
+      waiting = null;
+      resolve();
+    }
+  };
+  let made = 0;
+  for (const call of input.calls) {
+    client[call.method](call.message, onAnswer);
+    made += 1;
+    if (input.awaitEvery && made % input.awaitEvery === 0) {
+      client.flush();
+      await answeredAll(made);
+    }
+  }
+  await close();
+  await answeredAll(made);
   process.stdout.write(JSON.stringify({ errors, answered }) + "\n");
 }
 
