@@ -155,6 +155,12 @@ class Ingest:
         if problems:
             raise SourceError("\n".join(problems))
 
+        events = [n for n in names if config.sources[n].kind == "events"]
+        if events:  # a compaction of the event inbox that a crash interrupted
+            from personify.events.compact import INBOX, recover
+
+            if (self.workspace.path / INBOX).is_dir():
+                recover(self.workspace.path / INBOX)
         engine = self.workspace.ingest_engine
         register_checks(engine)
         register_functions(engine)  # name parts of expr: columns
@@ -199,6 +205,17 @@ class Ingest:
             scratch = self.workspace.resolve(config.engine.temp_directory)
             publish(engine, self.workspace.engine, scratch)
             progress("publish", 1.0)
+        for name in events:  # the batch is committed: merge the small inbox files it read
+            from personify.events.compact import compact_after_load
+
+            quarantined = [
+                r[0]
+                for r in engine.sql(
+                    "SELECT DISTINCT file FROM quarantine WHERE source = ? AND file IS NOT NULL",
+                    [name],
+                ).fetchall()
+            ]
+            compact_after_load(self.workspace.path, paths[name], quarantined)
         return IngestResult(batch_id, results)
 
     def source_paths(self, name: str) -> list[Path]:
