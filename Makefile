@@ -6,7 +6,7 @@ DEMO_DIR ?= demo
 DEMO_CUSTOMERS ?= 20000
 DEMO_SEED ?= 42
 
-.PHONY: demo test check lint typecheck bench clean postgres-server java-runtime
+.PHONY: demo test check lint typecheck bench clean postgres-server java-runtime node-runtime
 
 # The venv is rebuilt when pyproject.toml changes; the stamp records the last install.
 $(VENV)/.installed: pyproject.toml
@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/personify demo --dir $(DEMO_DIR) --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
 
-test: $(VENV)/.installed postgres-server java-runtime
+test: $(VENV)/.installed postgres-server java-runtime node-runtime
 	$(PY) -m pytest -q
 
 # The database-source tests start a real PostgreSQL server: make sure its binaries exist
@@ -44,6 +44,19 @@ java-runtime:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
 	else \
 	  echo "Java 17+ is missing (the Spark engine's tests need it): install openjdk-17-jre-headless" >&2; \
+	  exit 1; \
+	fi
+
+# The event API's tests run the Node server SDKs of Segment and RudderStack, which the
+# tests install from npm (into build/node-sdks): they need node and npm.
+node-runtime:
+	@if command -v node >/dev/null && command -v npm >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Node.js and npm for the event API's SDK tests"; \
+	  apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	else \
+	  echo "Node.js and npm are missing (the event API's SDK tests need them): install nodejs and npm" >&2; \
 	  exit 1; \
 	fi
 

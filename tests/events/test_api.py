@@ -75,11 +75,21 @@ def test_sent_at_corrects_the_client_clock(server: EventServer) -> None:
                     "timestamp": "2031-05-01T13:00:00Z",
                 },
                 {"type": "track", "userId": "u", "event": "NoTs", "messageId": "no-ts"},
+                {  # RudderStack's SDKs: the client's time as originalTimestamp
+                    "type": "track",
+                    "userId": "u",
+                    "event": "Rudder",
+                    "messageId": "rudder",
+                    "originalTimestamp": "2031-05-01T13:00:04Z",
+                },
             ],
         },
     )
     assert r.status_code == 200
-    by_id = {m["messageId"]: m for m in wait_for(server.workspace, 2)}
+    by_id = {m["messageId"]: m for m in wait_for(server.workspace, 3)}
+    rudder = by_id["rudder"]
+    assert rudder["originalTimestamp"] == "2031-05-01T13:00:04Z"
+    assert _ts(rudder["receivedAt"]) - _ts(rudder["timestamp"]) == timedelta(seconds=6)
     skew = by_id["skew"]
     assert skew["originalTimestamp"] == "2031-05-01T13:00:00Z"
     assert _ts(skew["receivedAt"]) - _ts(skew["timestamp"]) == timedelta(seconds=10)
@@ -232,3 +242,27 @@ def test_collected_events_load_into_raw_events(server: EventServer) -> None:
     )  # fmt: skip
     assert (t1["event"], t1["product_id"], t1["price"]) == ("Product Viewed", "SKU-9", 12.5)
     assert p1["page_path"] == "/p/SKU-9"
+
+
+def test_browsers_may_call_from_any_origin(shared_server: EventServer) -> None:
+    """analytics.js posts from the shop's pages: the preflight and the call itself both
+    allow any origin (the /v1 calls skip the framework's middleware: see FastPath)."""
+    origin = {"Origin": "https://shop.example"}
+    preflight = httpx.options(
+        f"{shared_server.url}/v1/track",
+        headers={**origin, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type, authorization"},
+        timeout=30,
+    )  # fmt: skip
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    body = {"userId": "u", "event": "Browsed", "messageId": "cors-1"}
+    call = shared_server.post("/v1/track", body, headers=origin)
+    assert call.status_code == 200 and call.json() == {"success": True}
+    assert call.headers["access-control-allow-origin"] == "*"
+    refused = shared_server.post("/v1/track", body, headers=origin, auth=("pk_nope", ""))
+    assert refused.status_code == 401
+    assert refused.headers["access-control-allow-origin"] == "*"  # the page can read why
+    plain = shared_server.post("/v1/track", {**body, "messageId": "cors-2"})
+    assert "access-control-allow-origin" not in plain.headers

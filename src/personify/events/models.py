@@ -35,6 +35,11 @@ class _Message(BaseModel):
     sentAt: datetime | None = Field(
         default=None, description="When the client sent it, by the same clock"
     )
+    originalTimestamp: datetime | None = Field(
+        default=None,
+        description="When it happened, by the client's clock, where RudderStack's SDKs "
+        "put it (used when timestamp is absent)",
+    )
     context: Dict | None = None
     integrations: Dict | None = None
     writeKey: str | None = Field(default=None, description="The write key, if not by basic auth")

@@ -262,9 +262,12 @@ def run_process(events_dir: Path, *, parent: int, interval: float) -> None:
     import fcntl
     import signal
 
-    stop = threading.Event()
+    # A plain flag, not a threading.Event: a handler calling Event.set() runs in the main
+    # thread, and when the signal lands while that thread is inside Event.wait() (holding
+    # the event's lock) it deadlocks there, and the server then waits on it for ever.
+    stopping: list[bool] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda *_: stopping.append(True))
     events_dir.mkdir(parents=True, exist_ok=True)
     with open(events_dir / "mover.lock", "w") as lock:
         while True:
@@ -272,13 +275,14 @@ def run_process(events_dir: Path, *, parent: int, interval: float) -> None:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if stop.wait(0.1) or os.getppid() != parent:
+                time.sleep(0.1)
+                if stopping or os.getppid() != parent:
                     return
         mover = Mover(events_dir)
         next_move = time.monotonic() + interval
         last_forget = time.monotonic()
         try:
-            while not stop.is_set():
+            while not stopping:
                 if os.getppid() != parent:
                     return  # the server died: move nothing more
                 if time.monotonic() >= next_move:
@@ -290,7 +294,7 @@ def run_process(events_dir: Path, *, parent: int, interval: float) -> None:
                     except Exception:  # the log keeps the events until a step works
                         log.exception("event mover step failed; retrying")
                     next_move = time.monotonic() + interval
-                stop.wait(min(0.2, interval))
+                time.sleep(min(0.2, interval))
         finally:
             mover.close()
 

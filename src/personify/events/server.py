@@ -18,7 +18,7 @@ import subprocess
 import sys
 import uuid
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from personify.events import models
 from personify.events.keys import KeyStore
@@ -172,9 +173,13 @@ def _line(
     if sent is None and batch_sent_at is not None:
         sent = batch_sent_at[0]
         raw["sentAt"] = batch_sent_at[1]
-    if message.timestamp is not None:
-        raw["originalTimestamp"] = raw["timestamp"]
-        ts = _utc(message.timestamp)
+    # The client's time: Segment's SDKs send it as timestamp, RudderStack's as
+    # originalTimestamp (which then stays as sent).
+    client_ts = message.timestamp or message.originalTimestamp
+    if client_ts is not None:
+        if message.timestamp is not None:
+            raw["originalTimestamp"] = raw["timestamp"]
+        ts = _utc(client_ts)
         if sent is not None:  # Segment's skew correction: the client's clock offset removed
             ts = received - (_utc(sent) - ts)
         raw["timestamp"] = ts
@@ -242,7 +247,7 @@ def create_app(
     *,
     move_interval: float = 5.0,
     segment_bytes: int = SEGMENT_BYTES,
-) -> FastAPI:
+) -> FastPath:
     """The ASGI app for a workspace: the /v1 endpoints, the log and the background mover."""
     events_dir = Path(workspace) / EVENTS_DIR
     keys = KeyStore(workspace)
@@ -382,7 +387,39 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    return app
+    return FastPath(app, collect)
+
+
+# The paths FastPath answers itself, and the kind of call each takes.
+_FAST = {f"/v1/{kind}": kind for kind in (*models.SINGLE, "batch")} | {"/v1/import": "batch"}
+
+
+class FastPath:
+    """POSTs to the /v1 paths go straight to their handler; everything else (the OpenAPI
+    description and docs, CORS preflights, /health, 404s, lifespan) to the FastAPI app.
+
+    FastAPI's routing and middleware (error, CORS, exception, exit-stack layers) took about
+    a quarter of the server's CPU per call under load, and a /v1 call needs none of it:
+    its handler answers every error itself. The routes stay registered in the app, so the
+    OpenAPI description is the same. CORS for these calls is what the app's middleware
+    gives a simple request from any origin: ``Access-Control-Allow-Origin: *``.
+    """
+
+    def __init__(self, app: FastAPI, handle: Callable[[Request, str], Awaitable[Response]]):
+        self.app = app
+        self._handle = handle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            kind = _FAST.get(scope["path"])
+            if kind is not None:
+                request = Request(scope, receive)
+                response = await self._handle(request, kind)
+                if "origin" in request.headers:
+                    response.headers["access-control-allow-origin"] = "*"
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 _SUMMARIES = {

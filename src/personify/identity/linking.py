@@ -25,7 +25,7 @@ from personify.errors import StageError
 from personify.identity._normalise import PHONE, install_macros, normaliser
 from personify.identity._phones import phone_mapping
 from personify.ingest._readers import quote_ident, quote_literal
-from personify.ingest.kinds import KINDS, identifier_columns
+from personify.ingest.kinds import KINDS, identifier_keys
 from personify.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ class IdentityResolver:
             kind = KINDS[spec.kind]
             if kind.record_id is None:
                 continue
-            for column, key in identifier_columns(spec).items():
+            for column, key in identifier_keys(spec):
                 if wanted is not None and key not in wanted:
                     continue
                 # Only sources with several rows per record need de-duplicating: a

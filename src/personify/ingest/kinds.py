@@ -30,6 +30,9 @@ class SourceKindSpec:
     identifiers: dict[str, str] = field(default_factory=dict)
     # >1 when a record spans rows (a receipt's lines share its receipt_id)
     rows_per_record: int = 1
+    # column -> further key spaces its values belong to: a Segment alias's previousId is
+    # an anonymous id or an earlier user id, so it links in both spaces
+    also_identifies: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 # Columns whose values identify or describe a person: never echoed in messages or logs.
@@ -48,6 +51,7 @@ PERSONAL_COLUMNS = frozenset(
         "account_id",
         "anonymous_id",
         "user_id",
+        "previous_id",
         "subject",
         "body",
         "title",
@@ -197,6 +201,7 @@ KINDS: dict[str, SourceKindSpec] = {
                     type="string",
                     anonymous_id="string",
                     user_id="string",
+                    previous_id="string",
                     timestamp="timestamp",
                     event="string",
                     email="string",
@@ -212,6 +217,8 @@ KINDS: dict[str, SourceKindSpec] = {
                 "message_id": ColumnSpec(type="string", source="messageId", required=True),
                 "anonymous_id": ColumnSpec(type="string", source="anonymousId"),
                 "user_id": ColumnSpec(type="string", source="userId"),
+                # An alias call's earlier id (Segment: previousId -> userId).
+                "previous_id": ColumnSpec(type="string", source="previousId"),
                 "email": ColumnSpec(type="string", source="traits.email"),
                 "channel": ColumnSpec(type="string", source="context.channel"),
                 "device": ColumnSpec(type="string", source="context.device.type"),
@@ -222,6 +229,7 @@ KINDS: dict[str, SourceKindSpec] = {
                 "query": ColumnSpec(type="string", source="properties.query"),
             },
             {"account_id": "user_id", "email": "email", "anonymous_id": "anonymous_id"},
+            also_identifies={"previous_id": ("anonymous_id", "account_id")},
         ),
         SourceKindSpec(
             "email_campaigns",
@@ -365,6 +373,20 @@ def identifier_columns(spec: SourceSpec) -> dict[str, str]:
         if column.key:
             keys[name] = column.key
     return keys
+
+
+def identifier_keys(spec: SourceSpec) -> list[tuple[str, str]]:
+    """(column, key space) for every identifier of one source: :func:`identifier_columns`,
+    plus the further spaces a kind gives a column (``also_identifies``) unless the
+    source's config puts that column in a space of its own with ``key:``."""
+    keys = identifier_columns(spec)
+    pairs = list(keys.items())
+    columns, _ = effective_columns(spec)
+    for column, spaces in KINDS[spec.kind].also_identifies.items():
+        if columns.get(column) is not None and columns[column].key:
+            continue
+        pairs += [(column, key) for key in spaces if (column, key) not in pairs]
+    return pairs
 
 
 def _column_fields(spec: ColumnSpec) -> dict[str, object]:

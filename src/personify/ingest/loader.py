@@ -155,6 +155,12 @@ class Ingest:
         if problems:
             raise SourceError("\n".join(problems))
 
+        events = [n for n in names if config.sources[n].kind == "events"]
+        if events:  # a compaction of the event inbox that a crash interrupted
+            from personify.events.compact import INBOX, recover
+
+            if (self.workspace.path / INBOX).is_dir():
+                recover(self.workspace.path / INBOX)
         engine = self.workspace.ingest_engine
         register_checks(engine)
         register_functions(engine)  # name parts of expr: columns
@@ -199,6 +205,17 @@ class Ingest:
             scratch = self.workspace.resolve(config.engine.temp_directory)
             publish(engine, self.workspace.engine, scratch)
             progress("publish", 1.0)
+        for name in events:  # the batch is committed: merge the small inbox files it read
+            from personify.events.compact import compact_after_load
+
+            quarantined = [
+                r[0]
+                for r in engine.sql(
+                    "SELECT DISTINCT file FROM quarantine WHERE source = ? AND file IS NOT NULL",
+                    [name],
+                ).fetchall()
+            ]
+            compact_after_load(self.workspace.path, paths[name], quarantined)
         return IngestResult(batch_id, results)
 
     def source_paths(self, name: str) -> list[Path]:
@@ -317,6 +334,10 @@ class _SourceLoader:
                 since, key_fields=self._key_fields() if self.partial_read else None
             )
             self._check(staged, into=checked, temp=incremental)
+        if incremental and not self._same_columns(checked):
+            # A newer version of the kind (the events kind's previous_id) or new file fields.
+            log.info("source %s: its columns changed; rebuilding it", self.name)
+            incremental = False
         if incremental and not self._can_append(checked):
             log.info("source %s: rows were removed or edited; rebuilding it", self.name)
             incremental = False
@@ -524,6 +545,12 @@ class _SourceLoader:
         )
 
     # -- writing -----------------------------------------------------------------------------
+    def _same_columns(self, checked: str) -> bool:
+        """The loaded table has the columns this load gives (an upgrade may add some)."""
+        have = set(self.engine.columns(self.raw))
+        given = set(self.engine.columns(checked)) - {"_line", "_problems", "_failing"}
+        return have == given
+
     def _can_append(self, checked: str) -> bool:
         """Incremental loading keeps old rows: fine with a record id, or if none went missing."""
         if self._record_key_names():
