@@ -141,6 +141,16 @@ def test_stored_texts_keep_almost_no_writer_name(demo) -> None:
     assert texts.apply(named, axis=1).mean() <= 0.005
 
 
+def test_every_persona_document_follows_the_published_schema(demo) -> None:
+    from tests.personas.test_schema import validate
+
+    ws, results, _ = demo
+    for p in results["personas"].personas:
+        validate(p)
+        written = json.loads((ws.output_dir / "personas" / f"{p['slug']}.json").read_text())
+        validate(written)
+
+
 def test_outputs_are_written_and_the_report_names_every_persona(demo) -> None:
     ws, results, _ = demo
     report = results["personas"].report

@@ -311,6 +311,16 @@ def _persona_files(run: Run) -> list[Path]:
     return files
 
 
+def test_persona_documents_follow_the_published_schema(run: Run) -> None:
+    from tests.personas.test_schema import validate
+
+    run.need("personas")
+    personas = run.results["personas"].personas
+    assert personas
+    for p in personas:
+        validate(p)
+
+
 def test_personas_show_money_in_euro(run: Run) -> None:
     run.need("personas")
     for path in _persona_files(run):
