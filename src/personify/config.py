@@ -309,7 +309,14 @@ class LocaleConfig(_Model):
 # Fields a probabilistic comparison can use: the description of a person the identity
 # stage builds from every person-level source (docs/identity.md).
 MatchField = Literal[
-    "first_name", "last_name", "birth_date", "phone", "postcode", "email_local", "email_domain"
+    "first_name",
+    "last_name",
+    "birth_date",
+    "phone",
+    "postcode",
+    "city",
+    "email_local",
+    "email_domain",
 ]
 MATCH_FIELDS: tuple[str, ...] = MatchField.__args__  # type: ignore[attr-defined]
 
@@ -329,7 +336,7 @@ DEFAULT_BLOCKING: list[list[str]] = [
     ["postcode", "email_domain", "email_local:3"],
 ]
 BLOCKING_FIELD = re.compile(
-    r"^(first_name|last_name|birth_date|phone|postcode|email_local|email_domain)(:[1-9])?$"
+    r"^(first_name|last_name|birth_date|phone|postcode|city|email_local|email_domain)(:[1-9])?$"
 )
 
 

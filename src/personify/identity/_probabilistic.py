@@ -23,12 +23,22 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from personify.config import ProbabilisticConfig
+from personify.config import MATCH_FIELDS, ProbabilisticConfig
 
 log = logging.getLogger(__name__)
 
 # The description columns the engine provides (all text; birth_date as YYYY-MM-DD).
-DESCRIPTION_COLUMNS = ("first_name", "last_name", "birth_date", "phone", "postcode", "email")
+DESCRIPTION_COLUMNS = (
+    "first_name",
+    "last_name",
+    "birth_date",
+    "phone",
+    "postcode",
+    "city",
+    "email",
+)
+# The fields compared, after preparation.
+ALL_FIELDS = MATCH_FIELDS
 
 EDGE_SCHEMA = pa.schema(
     [
@@ -53,11 +63,12 @@ WITH d AS (
     nullif(trim(birth_date), '') AS birth_date,
     nullif(regexp_replace(phone, '[^0-9+]', '', 'g'), '') AS phone,
     nullif(regexp_replace(upper(postcode), '[^A-Z0-9]', '', 'g'), '') AS postcode,
+    nullif(regexp_replace(lower(strip_accents(city)), '[^a-z]', '', 'g'), '') AS city,
     nullif(split_part(lower(trim(email)), '@', 1), '') AS email_local,
     nullif(split_part(lower(trim(email)), '@', 2), '') AS email_domain
   FROM input)
 SELECT row_number() OVER (ORDER BY label, first_name, last_name, birth_date, phone,
-                                   postcode, email_local, email_domain) AS unique_id, *
+                                   postcode, city, email_local, email_domain) AS unique_id, *
 FROM (SELECT DISTINCT * FROM d)
 WHERE (first_name IS NOT NULL)::INT + (last_name IS NOT NULL)::INT + (birth_date IS NOT NULL)::INT
   + (phone IS NOT NULL)::INT + (postcode IS NOT NULL)::INT + (email_local IS NOT NULL)::INT >= 2
@@ -99,7 +110,13 @@ def _name(col: str, *, initials: bool) -> dict[str, Any]:
                 "initial",
             )
         )
+    other = "last_name" if col == "first_name" else "first_name"
     levels += [
+        _level(
+            f'jaro_winkler_similarity("{col}_l", "{other}_r") >= 0.92 '
+            f'OR jaro_winkler_similarity("{other}_l", "{col}_r") >= 0.92',
+            "swapped with the other name",
+        ),
         _level(f'jaro_winkler_similarity("{col}_l", "{col}_r") >= 0.8', "jaro-winkler >= 0.8"),
         _else(),
     ]
@@ -121,6 +138,13 @@ def _comparison(field: str) -> dict[str, Any]:
                 "day and month swapped",
             ),
             _level(f'damerau_levenshtein("{c}_l", "{c}_r") <= 1', "one edit"),
+            _else(),
+        ]
+    elif field == "city":
+        levels = [
+            _null(c),
+            _level(f'"{c}_l" = "{c}_r"', "exact", tf_adjustment_column=c, tf_adjustment_weight=1.0),
+            _level(f'jaro_winkler_similarity("{c}_l", "{c}_r") >= 0.9', "jaro-winkler >= 0.9"),
             _else(),
         ]
     elif field in ("phone", "email_local"):
@@ -202,13 +226,18 @@ def link_descriptions(
             return empty
         fields = [f for f in config.comparisons]
         same = " AND l.label <> r.label" if exclude_same_label else ""
-        rules: list[Any] = [{"blocking_rule": _rule_sql(r) + same} for r in config.blocking]
+        # And first and last names swapped, whatever the blocking rules.
+        swapped = "l.first_name = r.last_name AND l.last_name = r.first_name"
+        rules: list[Any] = [
+            {"blocking_rule": sql + same}
+            for sql in (*(_rule_sql(r) for r in config.blocking), swapped)
+        ]
         settings = SettingsCreator(
             link_type="dedupe_only",
             unique_id_column_name="unique_id",
             comparisons=[_comparison(f) for f in fields],
             blocking_rules_to_generate_predictions=rules,
-            additional_columns_to_retain=["label"],
+            additional_columns_to_retain=["label", *(f for f in ALL_FIELDS if f not in fields)],
             retain_intermediate_calculation_columns=True,
             retain_matching_columns=True,
         )
@@ -252,7 +281,13 @@ def link_descriptions(
                AND first_name_l <> first_name_r
                AND jaro_winkler_similarity(first_name_l, first_name_r) < 0.92
                AND NOT ((length(first_name_l) = 1 OR length(first_name_r) = 1)
-                        AND substr(first_name_l, 1, 1) = substr(first_name_r, 1, 1))"""
+                        AND substr(first_name_l, 1, 1) = substr(first_name_r, 1, 1))
+               AND NOT coalesce(
+                 jaro_winkler_similarity(first_name_l, last_name_r) >= 0.92
+                 OR jaro_winkler_similarity(last_name_l, first_name_r) >= 0.92, false)
+               AND NOT coalesce(damerau_levenshtein(phone_l, phone_r) <= 1, false)
+               AND NOT coalesce(email_local_l = email_local_r
+                                AND email_domain_l = email_domain_r, false)"""
             if config.first_name_veto and "first_name_l" in present
             else "false"
         )

@@ -459,7 +459,7 @@ class IdentityResolver:
         frame = engine.fetch_df(
             f"""SELECT DISTINCT rl.label, d.first_name, d.last_name, d.birth_date,
                    CASE WHEN hp.id_value IS NULL THEN e.id_value END AS phone,
-                   d.postcode,
+                   d.postcode, d.city,
                    CASE WHEN he.id_value IS NULL
                         THEN coalesce(n.id_value, lower(trim(d.email))) END AS email
             FROM _descraw d
