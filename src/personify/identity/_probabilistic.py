@@ -253,6 +253,10 @@ def link_descriptions(
             "l.phone = r.phone",
         ]
         linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.6)
+        settings_obj = linker._settings_obj
+        prior = settings_obj._probability_two_random_records_match
+        if not 0 < prior < 1:  # no pair agreed on those rules: one match per description
+            settings_obj._probability_two_random_records_match = min(0.5, 1.0 / n)
         linker.training.estimate_u_using_random_sampling(
             max_pairs=float(config.u_pairs), seed=config.seed
         )
@@ -274,18 +278,20 @@ def link_descriptions(
         # Splink leaves out a comparison it has no parameters for (tiny inputs).
         scored = [f for f in fields if f"gamma_{f}" in present]
         gamma = [f"gamma_{f}" for f in scored]
-        # The veto: both first names known and neither alike (Jaro-Winkler >= 0.92) nor
-        # one the other's initial.
+        # The veto: both first names known and not alike (Jaro-Winkler >= 0.92 or one
+        # edit apart), not one the other's initial nor swapped with the last name, unless
+        # a personal number (the phone) or the whole e-mail agrees.
         veto = (
             """first_name_l IS NOT NULL AND first_name_r IS NOT NULL
                AND first_name_l <> first_name_r
                AND jaro_winkler_similarity(first_name_l, first_name_r) < 0.92
+               AND damerau_levenshtein(first_name_l, first_name_r) > 1
                AND NOT ((length(first_name_l) = 1 OR length(first_name_r) = 1)
                         AND substr(first_name_l, 1, 1) = substr(first_name_r, 1, 1))
                AND NOT coalesce(
                  jaro_winkler_similarity(first_name_l, last_name_r) >= 0.92
                  OR jaro_winkler_similarity(last_name_l, first_name_r) >= 0.92, false)
-               AND NOT coalesce(damerau_levenshtein(phone_l, phone_r) <= 1, false)
+               AND NOT coalesce(phone_l = phone_r, false)
                AND NOT coalesce(email_local_l = email_local_r
                                 AND email_domain_l = email_domain_r, false)"""
             if config.first_name_veto and "first_name_l" in present
