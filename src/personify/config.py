@@ -389,8 +389,9 @@ class IdentityConfig(_Model):
         Annotated[str, Field(pattern=KEY_NAME)],
         dict[Annotated[str, Field(pattern=KEY_NAME)], Annotated[int, Field(ge=1)]],
     ] = Field(default_factory=lambda: {"anonymous_id": {"account_id": 1}})
-    # A key whose records describe more than this many people (different first names
-    # and different birth dates: a household's or a placeholder e-mail) links nothing.
+    # A key whose records describe more than this many people links nothing (a
+    # household's or a placeholder e-mail): first names that differ in the initial and
+    # by more than two edits, without one birth date shared.
     conflict_limit: Annotated[int, Field(ge=1)] = 1
     probabilistic: ProbabilisticConfig = Field(default_factory=ProbabilisticConfig)
 

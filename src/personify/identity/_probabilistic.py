@@ -258,7 +258,7 @@ def link_descriptions(
         if not 0 < prior < 1:  # no pair agreed on those rules: one match per description
             settings_obj._probability_two_random_records_match = min(0.5, 1.0 / n)
         linker.training.estimate_u_using_random_sampling(
-            max_pairs=float(config.u_pairs), seed=config.seed
+            max_pairs=float(config.u_pairs), seed=config.seed, num_chunks=1
         )
         # m by EM on two blockings, so every comparison is estimated in one of them.
         for rule in (

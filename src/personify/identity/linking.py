@@ -155,7 +155,8 @@ class IdentityResolver:
             # A hub: an identifier seen with more distinct identifiers of one type (emails,
             # phones, cards...) than one household plausibly has (per key space: a device
             # seen with two accounts is shared), or whose records describe several people
-            # (different first names and birth dates: a household's or a placeholder email).
+            # (first names with other initials, over two edits apart, and no birth date
+            # in common: a household's or a placeholder e-mail).
             limits = self.workspace.config.identity.key_limits
             whens = " ".join(
                 f"WHEN a.id_type = {quote_literal(k)} AND b.id_type = {quote_literal(o)} "
@@ -176,11 +177,16 @@ class IdentityResolver:
                   HAVING count(DISTINCT b.node_id) > {limit}
                   UNION ALL
                   SELECT r.node_id, 'conflicting descriptions' AS reason
-                  FROM _rec r JOIN _descraw d
-                    ON d.source = r.source AND d.record_id = r.record_id
+                  FROM _rec r
+                  JOIN _descraw a ON a.source = r.source AND a.record_id = r.record_id
+                  JOIN _rec r2 ON r2.node_id = r.node_id
+                  JOIN _descraw b ON b.source = r2.source AND b.record_id = r2.record_id
+                  WHERE substr(a.first_name, 1, 1) <> substr(b.first_name, 1, 1)
+                    AND levenshtein(a.first_name, b.first_name) > 2
+                    AND (a.birth_date IS NULL OR b.birth_date IS NULL
+                         OR a.birth_date <> b.birth_date)
                   GROUP BY r.node_id
-                  HAVING count(DISTINCT d.first_name) > {conflicts}
-                     AND count(DISTINCT d.birth_date) > {conflicts}) AS h
+                  HAVING count(DISTINCT a.first_name) > {conflicts}) AS h
                 GROUP BY node_id""",
                 temp=True,
             )
@@ -240,7 +246,7 @@ class IdentityResolver:
                                             9, '0'),
                                 'R' || substr(md5(r.source || ':' || r.record_id), 1, 12))
                          AS person_id,
-                       coalesce(m.match_weight, 1.0) AS match_weight,
+                       coalesce(m.match_weight, CAST(1 AS DOUBLE)) AS match_weight,
                        'exact:' || concat_ws(',', {key_names})
                          || CASE WHEN m.label IS NOT NULL THEN ';model' ELSE '' END AS rule
                 FROM _rec_label r LEFT JOIN _merge m ON m.label = r.label""",
