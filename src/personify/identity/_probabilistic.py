@@ -243,7 +243,7 @@ def link_descriptions(
         )
         db_api = DuckDBAPI(con)
         df = db_api.register("descriptions", dataset_display_name="descriptions_in")
-        linker = Linker(df, settings, log_level=logging.WARNING)
+        linker = Linker(df, settings, log_level=logging.ERROR)
         # The prior: pairs that agree on a whole name and the birth date or the e-mail,
         # assumed to find 60% of the true pairs.
         deterministic: list[Any] = [
