@@ -317,6 +317,7 @@ MatchField = Literal[
     "city",
     "email_local",
     "email_domain",
+    "email_name",
 ]
 MATCH_FIELDS: tuple[str, ...] = MatchField.__args__  # type: ignore[attr-defined]
 
@@ -328,12 +329,12 @@ DEFAULT_BLOCKING: list[list[str]] = [
     ["first_name", "birth_date"],
     ["phone"],
     ["email_local"],
-    ["postcode", "first_name"],
-    ["postcode", "last_name"],
-    ["postcode", "birth_date"],
+    ["postcode"],
     ["birth_date", "last_name:2"],
     ["email_domain", "first_name:3", "last_name:3"],
-    ["postcode", "email_domain", "email_local:3"],
+    ["email_domain", "email_local:8"],
+    ["city", "last_name", "first_name:1"],
+    ["city", "birth_date"],
 ]
 BLOCKING_FIELD = re.compile(
     r"^(first_name|last_name|birth_date|phone|postcode|city|email_local|email_domain)(:[1-9])?$"

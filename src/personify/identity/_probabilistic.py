@@ -37,8 +37,8 @@ DESCRIPTION_COLUMNS = (
     "city",
     "email",
 )
-# The fields compared, after preparation.
-ALL_FIELDS = MATCH_FIELDS
+# The columns compared, after preparation.
+ALL_FIELDS = (*(f for f in MATCH_FIELDS if f != "email_name"), "email_letters")
 
 EDGE_SCHEMA = pa.schema(
     [
@@ -67,11 +67,12 @@ WITH d AS (
     nullif(split_part(lower(trim(email)), '@', 1), '') AS email_local,
     nullif(split_part(lower(trim(email)), '@', 2), '') AS email_domain
   FROM input)
-SELECT row_number() OVER (ORDER BY label, first_name, last_name, birth_date, phone,
+SELECT *, nullif(regexp_replace(email_local, '[^a-z]', '', 'g'), '') AS email_letters
+FROM (SELECT row_number() OVER (ORDER BY label, first_name, last_name, birth_date, phone,
                                    postcode, city, email_local, email_domain) AS unique_id, *
 FROM (SELECT DISTINCT * FROM d)
 WHERE (first_name IS NOT NULL)::INT + (last_name IS NOT NULL)::INT + (birth_date IS NOT NULL)::INT
-  + (phone IS NOT NULL)::INT + (postcode IS NOT NULL)::INT + (email_local IS NOT NULL)::INT >= 2
+  + (phone IS NOT NULL)::INT + (postcode IS NOT NULL)::INT + (email_local IS NOT NULL)::INT >= 2)
 """
 
 
@@ -166,6 +167,36 @@ def _comparison(field: str) -> dict[str, Any]:
             ),
             _else(),
         ]
+    elif field == "email_name":
+        # The name in the e-mail, where only one side has a name (a guest order's
+        # e-mail against a CRM record): elsewhere the names and e-mails speak already.
+        def has(a: str, b: str) -> str:
+            return (
+                f'"first_name_{a}" IS NULL AND "last_name_{a}" IS NULL '
+                f'AND "email_letters_{a}" IS NOT NULL AND length("last_name_{b}") >= 3'
+            )
+
+        def holds(a: str, b: str, *names: str) -> str:
+            return " AND ".join(f'contains("email_letters_{a}", "{n}_{b}")' for n in names)
+
+        levels = [
+            {
+                "sql_condition": f"NOT (({has('l', 'r')}) OR ({has('r', 'l')}))",
+                "label_for_charts": "null",
+                "is_null_level": True,
+            },
+            _level(
+                f"({holds('l', 'r', 'first_name', 'last_name')}) "
+                f"OR ({holds('r', 'l', 'first_name', 'last_name')})",
+                "holds the whole name",
+            ),
+            _level(
+                f"({holds('l', 'r', 'last_name')}) OR ({holds('r', 'l', 'last_name')})",
+                "holds the last name",
+            ),
+            _else(),
+        ]
+        return {"output_column_name": "email_name", "comparison_levels": levels}
     else:  # email_domain
         levels = [
             _null(c),
