@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from personify import ConfigError, Workspace
-from personify.cli import DEMO_LOCALE, demo_sources
+from personify.cli import DEMO_LOCALE, app, demo_sources
 from personify.config import ProbabilisticConfig, parse_config
 from personify.demo import generate_demo_company
 
@@ -119,6 +120,18 @@ def test_the_model_links_what_no_key_links_and_makes_no_wrong_merge(tmp_path, de
     assert evidence["first_name"] == "exact"
     assert evidence["postcode"] == "exact"
     assert result.model_links >= 1
+    # Explained: the records, the key spaces, the model link with its evidence.
+    why = ws.identity.explain("cards_cases:LK")
+    assert why.person_id == kate
+    assert why.sources == {"cards_cases": 1, "crm_cases": 1}
+    assert {r["record_id"]: r["rule"] for r in why.links} == {
+        "K1": "exact:customer_id,email,phone;model",
+        "LK": "exact:email,loyalty_card;model",
+    }
+    assert [(m["status"], m["evidence"]["first_name"]) for m in why.model_links] == [
+        ("linked", "exact")
+    ]
+    assert ws.identity.explain(kate).person_id == kate
     # Twins at one address: different first names never merge on model evidence alone.
     assert person_of(ws, "crm_cases", "T1") != person_of(ws, "crm_cases", "T2")
     # The household's e-mail links neither Carter to the other, nor its order to either.
@@ -145,6 +158,21 @@ def test_the_model_links_what_no_key_links_and_makes_no_wrong_merge(tmp_path, de
         ws.engine.scalar("SELECT hub_reason FROM identity_graph WHERE id_value = 'tablet'")
         == "too many identifiers"
     )
+
+
+def test_identity_explain_on_the_command_line_masks_identifiers(tmp_path, demo_dir) -> None:
+    ws = _workspace(tmp_path, demo_dir)
+    ws.identity.run()
+    ws.close()
+    result = CliRunner().invoke(app, ["identity", "explain", "K1", "-w", str(tmp_path / "ws")])
+    assert result.exit_code == 0, result.output
+    assert "2 records from cards_cases (1), crm_cases (1)" in result.output
+    assert "ka" + "*" * 11 + "@example.org" in result.output  # kate.ashworth: 13 letters
+    assert "kate.ashworth" not in result.output
+    assert "linked" in result.output
+    missing = CliRunner().invoke(app, ["identity", "explain", "nobody", "-w", str(tmp_path / "ws")])
+    assert missing.exit_code == 1
+    assert "no person or record 'nobody'" in missing.output
 
 
 def test_the_size_guard_drops_a_model_link_that_would_outgrow_max_cluster_size(

@@ -30,6 +30,7 @@ from personify.ingest.kinds import KINDS, identifier_columns
 from personify.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
+    from personify.identity.explain import Explanation
     from personify.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -247,6 +248,7 @@ class IdentityResolver:
                                 'R' || substr(md5(r.source || ':' || r.record_id), 1, 12))
                          AS person_id,
                        coalesce(m.match_weight, CAST(1 AS DOUBLE)) AS match_weight,
+                       'P' || lpad(CAST(r.label AS VARCHAR), 9, '0') AS exact_person_id,
                        'exact:' || concat_ws(',', {key_names})
                          || CASE WHEN m.label IS NOT NULL THEN ';model' ELSE '' END AS rule
                 FROM _rec_label r LEFT JOIN _merge m ON m.label = r.label""",
@@ -288,6 +290,13 @@ class IdentityResolver:
             model.rejected,
             model.vetoed,
         )
+
+    def explain(self, identifier: str, *, limit: int = 50) -> Explanation:
+        """Why records were linked into one person: ``identifier`` is a person id, a
+        record id, or ``source:record_id``. See :mod:`personify.identity.explain`."""
+        from personify.identity.explain import explain
+
+        return explain(self.workspace, identifier, limit=limit)
 
     def _identifier_selects(self) -> list[tuple[str, str]]:
         """(key space, SELECT of its raw values) for every identifier column of every source."""
