@@ -111,8 +111,9 @@ def test_the_model_links_what_no_key_links_and_makes_no_wrong_merge(tmp_path, de
     assert ws.engine.scalar("SELECT rule FROM identity_links WHERE record_id = 'LK'") == (
         "exact:email,loyalty_card;model"
     )
+    exact = ws.engine.scalar("SELECT exact_person_id FROM identity_links WHERE record_id = 'K1'")
     link = ws.engine.fetch_df(
-        "SELECT * FROM identity_model_links WHERE ? IN (person_l, person_r)", [kate]
+        "SELECT * FROM identity_model_links WHERE ? IN (person_l, person_r)", [exact]
     ).iloc[0]
     assert link["status"] == "linked"
     assert link["match_probability"] >= 0.99
@@ -184,8 +185,9 @@ def test_the_size_guard_drops_a_model_link_that_would_outgrow_max_cluster_size(
     result = ws.identity.run()
     kate = person_of(ws, "crm_cases", "K1")
     assert person_of(ws, "cards_cases", "LK") != kate
+    exact = ws.engine.scalar("SELECT exact_person_id FROM identity_links WHERE record_id = 'K1'")
     status = ws.engine.scalar(
-        "SELECT status FROM identity_model_links WHERE ? IN (person_l, person_r)", [kate]
+        "SELECT status FROM identity_model_links WHERE ? IN (person_l, person_r)", [exact]
     )
     assert status == "rejected: component would exceed max_cluster_size"
     assert result.model_rejected >= 1
@@ -218,3 +220,54 @@ def test_without_the_model_only_exact_keys_link(tmp_path, demo_dir) -> None:
 def test_probabilistic_settings_are_validated(probabilistic, message) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_config({"sources": {}, "identity": {"probabilistic": probabilistic}})
+
+
+def _persons(ws) -> dict[tuple[str, str], str]:
+    rows = ws.engine.sql("SELECT source, record_id, person_id FROM identity_links").fetchall()
+    return {(src, rec): pid for src, rec, pid in rows}
+
+
+def _set_model(ws, enabled: bool) -> None:
+    identity = ws.config.identity.model_copy(
+        update={"probabilistic": ProbabilisticConfig(enabled=enabled)}
+    )
+    ws.config = ws.config.model_copy(update={"identity": identity})
+
+
+def test_person_ids_are_stable_and_merges_and_splits_are_recorded(tmp_path, demo_dir) -> None:
+    ws = _workspace(tmp_path, demo_dir)
+    _set_model(ws, False)
+    ws.identity.run()
+    first = _persons(ws)
+    ws.identity.run()  # the same input again: the same ids, nothing in the history
+    assert _persons(ws) == first
+    assert ws.engine.count("identity_history") == 0
+    kate, card = first[("crm_cases", "K1")], first[("cards_cases", "LK")]
+    assert kate != card
+    # The model joins Katherine's two persons: one record each, so the smaller id stays.
+    _set_model(ws, True)
+    ws.identity.run()
+    merged = _persons(ws)
+    assert merged[("crm_cases", "K1")] == merged[("cards_cases", "LK")] == min(kate, card)
+    history = ws.engine.sql(
+        "SELECT event, person_id, previous_person_id, records FROM identity_history"
+    ).fetchall()
+    assert ("merged", min(kate, card), max(kate, card), 1) in history
+    # Every person the model did not touch keeps its id.
+    untouched = {k for k, v in merged.items() if "model" not in _rule(ws, k)}
+    assert all(merged[k] == first[k] for k in untouched)
+    # Without the model again: the card splits off under a new id above all used before.
+    _set_model(ws, False)
+    ws.identity.run()
+    split = _persons(ws)
+    assert split[("crm_cases", "K1")] == min(kate, card)
+    assert split[("cards_cases", "LK")] > max(v for v in first.values() if v.startswith("P"))
+    assert ("split", split[("cards_cases", "LK")], min(kate, card), 1) in ws.engine.sql(
+        "SELECT event, person_id, previous_person_id, records FROM identity_history"
+    ).fetchall()
+
+
+def _rule(ws, key: tuple[str, str]) -> str:
+    return ws.engine.scalar(
+        "SELECT rule FROM identity_links WHERE source = ? AND record_id = ?", list(key)
+    )

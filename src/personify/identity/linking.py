@@ -15,6 +15,7 @@ Writes:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -48,6 +49,12 @@ class _ModelStats:
     rejected: int
     vetoed: int
 
+
+HISTORY_EMPTY = (
+    "SELECT CAST(NULL AS TIMESTAMP) AS created_at, CAST(NULL AS VARCHAR) AS event, "
+    "CAST(NULL AS VARCHAR) AS person_id, CAST(NULL AS VARCHAR) AS previous_person_id, "
+    "CAST(NULL AS BIGINT) AS records WHERE false"
+)
 
 # Who describes a person, and in which columns (field -> canonical column).
 DESCRIBERS: dict[str, dict[str, str]] = {
@@ -231,27 +238,39 @@ class IdentityResolver:
             model = self._model_links(progress)
             progress("links", 0.85)
             engine.create_table(
+                "_final",
+                """SELECT r.source, r.record_id, r.label,
+                       'P' || lpad(CAST(coalesce(m.person_label, r.label) AS VARCHAR), 9, '0')
+                         AS new_key
+                FROM _rec_label r LEFT JOIN _merge m ON m.label = r.label
+                WHERE r.label IS NOT NULL""",
+                temp=True,
+            )
+            self._stable_ids()
+            engine.create_table(
                 "identity_graph",
-                """SELECT n.id_type, n.id_value,
-                       'P' || lpad(CAST(coalesce(m.person_label, l.label) AS VARCHAR), 9, '0')
-                         AS person_id,
+                """SELECT n.id_type, n.id_value, p.person_id,
                        h.node_id IS NOT NULL AS is_hub, h.reason AS hub_reason
                 FROM _nodes n JOIN _label l USING (node_id)
                 LEFT JOIN _merge m ON m.label = l.label
+                LEFT JOIN _pid p
+                  ON p.new_key = 'P' || lpad(CAST(coalesce(m.person_label, l.label) AS VARCHAR),
+                                             9, '0')
                 LEFT JOIN _hubs h ON h.node_id = n.node_id""",
             )
             engine.create_table(
                 "identity_links",
                 f"""SELECT r.source, r.record_id,
-                       coalesce('P' || lpad(CAST(coalesce(m.person_label, r.label) AS VARCHAR),
-                                            9, '0'),
+                       coalesce(p.person_id,
                                 'R' || substr(md5(r.source || ':' || r.record_id), 1, 12))
                          AS person_id,
                        coalesce(m.match_weight, CAST(1 AS DOUBLE)) AS match_weight,
-                       'P' || lpad(CAST(r.label AS VARCHAR), 9, '0') AS exact_person_id,
+                       'E' || lpad(CAST(r.label AS VARCHAR), 9, '0') AS exact_person_id,
                        'exact:' || concat_ws(',', {key_names})
                          || CASE WHEN m.label IS NOT NULL THEN ';model' ELSE '' END AS rule
-                FROM _rec_label r LEFT JOIN _merge m ON m.label = r.label""",
+                FROM _rec_label r LEFT JOIN _merge m ON m.label = r.label
+                LEFT JOIN _final f ON f.source = r.source AND f.record_id = r.record_id
+                LEFT JOIN _pid p ON p.new_key = f.new_key""",
             )
             progress("golden record", 0.9)
             self._golden_record()
@@ -269,6 +288,10 @@ class IdentityResolver:
                 "_descraw",
                 "_rec_label",
                 "_rec_use",
+                "_final",
+                "_pid",
+                "_prev",
+                "_overlap",
                 "_model_edges",
                 "_merge",
             ):
@@ -399,6 +422,78 @@ class IdentityResolver:
             engine.append_arrow("_phone_e164", chunk)
             progress("phones", 0.05 + 0.1 * min(1.0, (start + PHONE_CHUNK) / total))
         engine.drop_table("_phone_todo")
+
+    def _stable_ids(self) -> None:
+        """``_pid`` (component key -> person id): a person keeps the id of the previous
+        run's person that most of its records had (each old id to the component holding
+        most of its records); other components get new ids above every id used before.
+        Records that changed person are appended to ``identity_history``."""
+        engine = self.workspace.engine
+        previous = engine.has_table("identity_links") and "exact_person_id" in engine.columns(
+            "identity_links"
+        )
+        if not previous:
+            engine.create_table(
+                "_pid", "SELECT DISTINCT new_key, new_key AS person_id FROM _final", temp=True
+            )
+            if not engine.has_table("identity_history"):
+                engine.create_table("identity_history", HISTORY_EMPTY)
+            return
+        engine.create_table(
+            "_prev",
+            """SELECT source, record_id, person_id AS prev_id FROM identity_links
+            WHERE substr(person_id, 1, 1) = 'P'""",
+            temp=True,
+        )
+        engine.create_table(
+            "_overlap",
+            """SELECT f.new_key, p.prev_id, count(*) AS n
+            FROM _final f JOIN _prev p ON p.source = f.source AND p.record_id = f.record_id
+            GROUP BY f.new_key, p.prev_id""",
+            temp=True,
+        )
+        top = engine.scalar(
+            "SELECT coalesce(max(CAST(substr(prev_id, 2) AS BIGINT)), 0) FROM _prev"
+        )
+        engine.create_table(
+            "_pid",
+            f"""WITH claim AS (
+              SELECT new_key, prev_id, n FROM (
+                SELECT new_key, prev_id, n, row_number() OVER (
+                  PARTITION BY prev_id ORDER BY n DESC, new_key) AS rk FROM _overlap) AS c
+              WHERE rk = 1),
+            kept AS (
+              SELECT new_key, prev_id FROM (
+                SELECT new_key, prev_id, row_number() OVER (
+                  PARTITION BY new_key ORDER BY n DESC, prev_id) AS rk FROM claim) AS k
+              WHERE rk = 1),
+            fresh AS (
+              SELECT new_key, row_number() OVER (ORDER BY new_key) AS k
+              FROM (SELECT DISTINCT new_key FROM _final) AS f
+              WHERE new_key NOT IN (SELECT new_key FROM kept))
+            SELECT new_key, prev_id AS person_id FROM kept
+            UNION ALL
+            SELECT new_key, 'P' || lpad(CAST({int(top)} + k AS VARCHAR), 9, '0') FROM fresh""",
+            temp=True,
+        )
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0).isoformat(sep=" ")
+        if engine.has_table("identity_history"):
+            engine.create_table("_hist_old", "SELECT * FROM identity_history", temp=True)
+        else:
+            engine.create_table("_hist_old", f"{HISTORY_EMPTY}", temp=True)
+        # merged: all of an old person's records are in another person now; split: part.
+        engine.create_table(
+            "identity_history",
+            f"""SELECT * FROM _hist_old
+            UNION ALL
+            SELECT CAST('{now}' AS TIMESTAMP) AS created_at,
+                   CASE WHEN o.prev_id IN (SELECT person_id FROM _pid) THEN 'split'
+                        ELSE 'merged' END AS event,
+                   p.person_id, o.prev_id AS previous_person_id, o.n AS records
+            FROM _overlap o JOIN _pid p ON p.new_key = o.new_key
+            WHERE o.prev_id <> p.person_id""",
+        )
+        engine.drop_table("_hist_old")
 
     def _describe(self) -> None:
         """``_descraw``: who each person-level record describes (names, birth date, phone,
@@ -555,8 +650,8 @@ class IdentityResolver:
             ),
         )
 
-        def pid(label: int) -> str:
-            return f"P{label:09d}"
+        def pid(label: int) -> str:  # the exact-key person, as identity_links.exact_person_id
+            return f"E{label:09d}"
 
         engine.append_arrow(
             "identity_model_links",
