@@ -352,6 +352,9 @@ class ProbabilisticConfig(_Model):
     comparisons: list[MatchField] = Field(default_factory=lambda: list(MATCH_FIELDS))  # type: ignore[arg-type]
     # Two different first names never merge on model evidence alone (twins at one address).
     first_name_veto: bool = True
+    # A model link needs agreement on the birth date, phone or whole postcode, not only
+    # on names and e-mails (which are often built from the names).
+    corroborate: bool = True
     # u from this many random pairs; EM on at most this many blocked pairs.
     # Below this many descriptions there is too little to fit a model: exact keys decide.
     min_descriptions: Annotated[int, Field(ge=2)] = 200

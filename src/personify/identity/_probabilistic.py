@@ -298,7 +298,9 @@ def link_descriptions(
         ):
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
-                    rule, max_pairs=float(config.em_pairs)
+                    rule,
+                    max_pairs=float(config.em_pairs),
+                    fix_probability_two_random_records_match=True,
                 )
             except Exception as exc:  # too few pairs under this blocking to fit
                 log.info("EM under %s skipped: %s", rule, exc)
@@ -328,6 +330,18 @@ def link_descriptions(
             if config.first_name_veto and "first_name_l" in present
             else "false"
         )
+        if config.corroborate:
+            # Names and e-mails built from names say the same thing twice: a link needs
+            # some agreement on who or where: the birth date (or it with day and month
+            # swapped), the phone (within one edit) or the whole postcode.
+            veto = f"""({veto}) OR NOT (
+                coalesce(birth_date_l = birth_date_r
+                         OR (substr(birth_date_l, 1, 4) = substr(birth_date_r, 1, 4)
+                             AND substr(birth_date_l, 6, 2) = substr(birth_date_r, 9, 2)
+                             AND substr(birth_date_l, 9, 2) = substr(birth_date_r, 6, 2)),
+                         false)
+                OR coalesce(damerau_levenshtein(phone_l, phone_r) <= 1, false)
+                OR coalesce(postcode_l = postcode_r, false))"""
         vetoed = con.execute(f"SELECT count(*) FROM {name} WHERE {veto}").fetchall()[0][0]
         rows = con.execute(
             f"""SELECT least(label_l, label_r) AS a, greatest(label_l, label_r) AS b,
