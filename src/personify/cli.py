@@ -216,12 +216,73 @@ def _print_ingest(result: Any) -> None:
             console.print(Text.assemble("  ", ("quarantined", "yellow"), " ", example))
 
 
-@app.command()
-def identity(workspace: WorkspaceOpt) -> None:
+identity_app = typer.Typer(
+    help="Resolve identities: link source records into persons (explain: why).",
+    invoke_without_command=True,
+)
+app.add_typer(identity_app, name="identity")
+
+
+@identity_app.callback()
+def identity(ctx: typer.Context, workspace: WorkspaceOpt) -> None:
     """Resolve identities: link source records into persons."""
+    if ctx.invoked_subcommand is not None:
+        return
     with _errors(), Workspace(workspace) as ws:
         r = _stage(ws, "identity")
-    console.print(f"{r.records:,} records -> {r.persons:,} persons ({r.hubs} hub identifiers)")
+    console.print(
+        f"{r.records:,} records -> {r.persons:,} persons ({r.hubs} hub identifiers, "
+        f"{r.model_links:,} model links, {r.model_rejected} dropped by the size guard)"
+    )
+
+
+@identity_app.command("explain")
+def identity_explain(
+    identifier: Annotated[str, typer.Argument(help="A person id, record id or SOURCE:RECORD_ID")],
+    workspace: WorkspaceOpt,
+    reveal: Annotated[bool, typer.Option(help="Show identifier values unmasked")] = False,
+) -> None:
+    """Why records were linked into one person: keys, model evidence, rejected links."""
+    with _errors(), Workspace(workspace) as ws:
+        e = ws.identity.explain(identifier)
+    console.print(
+        Text(f"{e.person_id}: {e.records:,} records from ")
+        + Text(", ".join(f"{s} ({n:,})" for s, n in e.sources.items()))
+    )
+    ids = Table("key space", "value", "links?", title="Identifiers")
+    for i in e.identifiers:
+        value = str(i["id_value"]) if reveal else _mask_value(str(i["id_value"]))
+        ids.add_row(Text(i["id_type"]), Text(value), Text(i["hub_reason"] or "yes"))
+    console.print(ids)
+    recs = Table("source", "record", "rule", "weight", title=f"Records (first {len(e.links)})")
+    for r in e.links:
+        recs.add_row(
+            Text(r["source"]),
+            Text(str(r["record_id"])),
+            Text(r["rule"]),
+            f"{r['match_weight']:.2f}",
+        )
+    console.print(recs)
+    if e.model_links:
+        model = Table(
+            "exact persons", "probability", "weight", "evidence", "status", title="Model links"
+        )
+        for m in e.model_links:
+            evidence = ", ".join(f"{k} {v}" for k, v in m["evidence"].items() if v != "null")
+            model.add_row(
+                Text(f"{m['person_l']} - {m['person_r']}"),
+                f"{m['match_probability']:.4f}",
+                f"{m['match_weight']:.2f}",
+                Text(evidence),
+                Text(m["status"]),
+            )
+        console.print(model)
+
+
+def _mask_value(value: str) -> str:
+    """An identifier as its first two characters and its length (and an e-mail's domain)."""
+    local, at, domain = value.partition("@")
+    return f"{local[:2]}{'*' * max(0, len(local) - 2)}{at}{domain}"
 
 
 @app.command()

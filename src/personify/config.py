@@ -326,14 +326,98 @@ class LocaleConfig(_Model):
         return value
 
 
+# Fields a probabilistic comparison can use: the description of a person the identity
+# stage builds from every person-level source (docs/identity.md).
+MatchField = Literal[
+    "first_name",
+    "last_name",
+    "birth_date",
+    "phone",
+    "postcode",
+    "city",
+    "email_local",
+    "email_domain",
+    "email_name",
+]
+MATCH_FIELDS: tuple[str, ...] = MatchField.__args__  # type: ignore[attr-defined]
+
+# Blocking rules: each a list of fields that must be equal (a name may take its first
+# letters as ``first_name:3``). Candidate pairs are those that agree on any rule.
+DEFAULT_BLOCKING: list[list[str]] = [
+    ["first_name", "last_name"],
+    ["last_name", "birth_date"],
+    ["first_name", "birth_date"],
+    ["phone"],
+    ["email_local"],
+    ["postcode"],
+    ["birth_date", "last_name:2"],
+    ["email_domain", "first_name:3", "last_name:3"],
+    ["email_domain", "email_local:8"],
+    ["city", "last_name", "first_name:1"],
+    ["city", "birth_date"],
+]
+BLOCKING_FIELD = re.compile(
+    r"^(first_name|last_name|birth_date|phone|postcode|city|email_local|email_domain)(:[1-9])?$"
+)
+
+
+class ProbabilisticConfig(_Model):
+    """Fellegi-Sunter linkage (Splink) of persons the exact keys left apart."""
+
+    enabled: bool = True
+    # A model link needs at least this match probability. 0.99 is a posterior odds of
+    # 99:1, a statement about the evidence, not a value fitted to one data set.
+    threshold: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.99
+    blocking: list[list[str]] = Field(default_factory=lambda: [list(r) for r in DEFAULT_BLOCKING])
+    comparisons: list[MatchField] = Field(default_factory=lambda: list(MATCH_FIELDS))  # type: ignore[arg-type]
+    # Two different first names never merge on model evidence alone (twins at one address).
+    first_name_veto: bool = True
+    # A model link needs agreement on the birth date, phone or whole postcode, not only
+    # on names and e-mails (which are often built from the names).
+    corroborate: bool = True
+    # u from this many random pairs; EM on at most this many blocked pairs.
+    # Below this many descriptions there is too little to fit a model: exact keys decide.
+    min_descriptions: Annotated[int, Field(ge=2)] = 200
+    u_pairs: Annotated[int, Field(ge=10_000)] = 1_000_000
+    em_pairs: Annotated[int, Field(ge=10_000)] = 2_000_000
+    seed: int = 42
+
+    @field_validator("blocking")
+    @classmethod
+    def _blocking_fields(cls, rules: list[list[str]]) -> list[list[str]]:
+        for rule in rules:
+            if not rule:
+                raise ValueError("a blocking rule lists at least one field")
+            for f in rule:
+                if not BLOCKING_FIELD.match(f):
+                    raise ValueError(
+                        f"unknown blocking field {f!r}: use one of {', '.join(MATCH_FIELDS)}, "
+                        "optionally with ':N' for its first N characters"
+                    )
+        return rules
+
+
 class IdentityConfig(_Model):
-    """Exact-key linking: records sharing a normalised key belong to one person."""
+    """Exact keys first: records sharing a normalised key belong to one person; then
+    probabilistic linkage of persons the keys left apart."""
 
     keys: list[Annotated[str, Field(pattern=KEY_NAME)]] | None = Field(
         default=None,
         description="Key spaces that link records (default: every key space in the sources)",
     )
     max_cluster_size: Annotated[int, Field(ge=2)] = 50
+    # key space -> other key space -> most values of the other a key may be seen with;
+    # past it the key links nothing (elsewhere max_cluster_size applies). A device
+    # (anonymous id) used with two accounts is a shared device, not one person.
+    key_limits: dict[
+        Annotated[str, Field(pattern=KEY_NAME)],
+        dict[Annotated[str, Field(pattern=KEY_NAME)], Annotated[int, Field(ge=1)]],
+    ] = Field(default_factory=lambda: {"anonymous_id": {"account_id": 1}})
+    # A key whose records describe more than this many people links nothing (a
+    # household's or a placeholder e-mail): first names that differ in the initial and
+    # by more than two edits, without one birth date shared.
+    conflict_limit: Annotated[int, Field(ge=1)] = 1
+    probabilistic: ProbabilisticConfig = Field(default_factory=ProbabilisticConfig)
 
 
 class SegmentsConfig(_Model):
