@@ -30,7 +30,10 @@ NUMBER_PARTS = ["1", "5", "0", "12", ".", "e", "E", "-", "+", " ", "\t", "_", ",
 number_text = st.one_of(
     st.lists(st.sampled_from(NUMBER_PARTS), min_size=1, max_size=6).map("".join),
     st.floats(allow_nan=False).map(repr),
-    st.text(alphabet=st.characters(blacklist_characters="\r\n\x00"), max_size=8),
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"),
+        max_size=8,
+    ),
 )
 
 

@@ -154,7 +154,7 @@ class IdentityResolver:
             )
             engine.create_table(
                 "_rec",
-                """SELECT i.source, i.record_id, n.node_id, n.id_type
+                """SELECT i.source, i.record_id, n.node_id, n.id_type, n.id_value
                 FROM identity_identifiers i JOIN _nodes n USING (id_type, id_value)""",
                 temp=True,
             )
@@ -181,6 +181,9 @@ class IdentityResolver:
                   FROM _rec a JOIN _rec b
                     ON a.source = b.source AND a.record_id = b.record_id
                    AND a.node_id <> b.node_id
+                   -- One value read in two key spaces (an alias's previous_id) is one
+                   -- identifier, not a second account seen with the device.
+                   AND a.id_value <> b.id_value
                   GROUP BY a.node_id, a.id_type, b.id_type
                   HAVING count(DISTINCT b.node_id) > {limit}
                   UNION ALL
