@@ -497,8 +497,24 @@ class ChurnConfig(_Model):
         return self.label.removeprefix("attr_")
 
 
+class TraitsConfig(_Model):
+    """Survey scales inferred from behaviour for persons who took no survey: a model per
+    scale, trained on those who answered, kept only if its cross-validated R² reaches
+    ``min_r2``."""
+
+    enabled: bool = True
+    min_answers: Annotated[int, Field(ge=20)] = Field(
+        default=100, description="Fewer persons who answered a scale than this: no model"
+    )
+    min_r2: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        default=0.05, description="Cross-validated R² a model needs before its scores are kept"
+    )
+    folds: Annotated[int, Field(ge=2, le=10)] = 5
+    seed: int = 42
+
+
 class ProfilesConfig(_Model):
-    """Lifetime value, lifecycle and churn settings of the profile stage."""
+    """Lifetime value, lifecycle, churn and trait settings of the profile stage."""
 
     clv_horizon_days: Annotated[int, Field(ge=1, le=3650)] = Field(
         default=365, description="CLV and expected purchases look this many days ahead"
@@ -515,6 +531,7 @@ class ProfilesConfig(_Model):
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
     engagement: EngagementConfig = Field(default_factory=EngagementConfig)
     churn: ChurnConfig | None = None
+    traits: TraitsConfig = Field(default_factory=TraitsConfig)
 
 
 class EngineConfig(_Model):

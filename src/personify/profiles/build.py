@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING
 from personify.ingest._readers import quote_ident
 from personify.ingest.kinds import KINDS
 from personify.profiles.behavior import BehaviorBuilder, has_time_of_day
-from personify.profiles.churn import ChurnResult, churn_table, write_models
+from personify.profiles.churn import churn_table
 from personify.profiles.custom import custom_queries
 from personify.profiles.features import CATEGORY_PREFIX, Catalogue
+from personify.profiles.modelling import ModelResult, write_models
 from personify.profiles.propensity import cross_sell_table
+from personify.profiles.traits import inferred_table
 from personify.profiles.value import VALUE_COLUMNS, value_table
 from personify.profiles.voice import VoiceBuilder, profile_query
 from personify.progress import ProgressFn, no_progress
@@ -43,8 +45,9 @@ class ProfileResult:
     customers: int  # persons with at least one purchase
     as_of: dt.date
     columns: list[str]
-    # supervised models of the run (profile_models): e.g. {"churn": ChurnResult}
-    models: dict[str, ChurnResult] = field(default_factory=dict)
+    # supervised models of the run (profile_models): e.g. {"churn": ModelResult}
+    models: dict[str, ModelResult] = field(default_factory=dict)
+    min_r2: float | None = None  # inferred traits: the R² a model needed to be kept
 
 
 def _slug(text: str) -> str:
@@ -167,7 +170,7 @@ class ProfileBuilder:
         ):
             ctes["val"] = "SELECT * FROM profile_value"
         progress("items and categories", 0.3)
-        models: dict[str, ChurnResult] = {}
+        models: dict[str, ModelResult] = {}
         categories: list[str] = []
         items = self._items()
         if items:
@@ -278,25 +281,39 @@ class ProfileBuilder:
             select.append("CAST(NULL AS DOUBLE) AS cross_sell_propensity")
         with_sql = ",\n".join(f"{name} AS ({body})" for name, body in ctes.items())
         churn = settings.churn
+        traits = settings.traits.enabled and bool(catalogue.scales)
+        # Models fitted in Python (churn, inferred traits) read a base table, then join in.
+        staged = bool(churn) or traits
         engine.create_table(
-            "_profiles_base" if churn else "profiles",
+            "_profiles_base" if staged else "profiles",
             f"""{"WITH " + with_sql if with_sql else ""}
             SELECT {", ".join(select)}
             FROM golden_record g {" ".join(joins)}
             ORDER BY g.person_id""",
-            temp=bool(churn),
+            temp=staged,
         )
-        if churn:
-            progress("churn model", 0.8)
-            fitted = churn_table(engine, catalogue, churn, "_profiles_base", "_profile_churn")
+        if staged:
             base = engine.columns("_profiles_base")
-            if fitted:
-                models["churn"] = fitted
-                cols = [f"p.{quote_ident(c)}" for c in base if c != "churn_risk"]
-                cols.append("c.churn_risk")
-                source = "_profiles_base p LEFT JOIN _profile_churn c USING (person_id)"
-            else:
-                cols, source = [f"p.{quote_ident(c)}" for c in base], "_profiles_base p"
+            source = "_profiles_base p"
+            joined: list[str] = []
+            if churn:
+                progress("churn model", 0.8)
+                fitted = churn_table(engine, catalogue, churn, "_profiles_base", "_profile_churn")
+                if fitted:
+                    models["churn"] = fitted
+                    base = [c for c in base if c != "churn_risk"]
+                    joined.append("c.churn_risk")
+                    source += " LEFT JOIN _profile_churn c USING (person_id)"
+            if traits:
+                progress("traits inferred from behaviour", 0.85)
+                trait_models, inferred = inferred_table(
+                    engine, catalogue, settings.traits, "_profiles_base", "_profile_traits"
+                )
+                models.update({m.model: m for m in trait_models})
+                if inferred:
+                    joined += [f"t.{quote_ident(c)}" for c in inferred]
+                    source += " LEFT JOIN _profile_traits t USING (person_id)"
+            cols = [f"p.{quote_ident(c)}" for c in base] + joined
             engine.create_table(
                 "profiles", f"SELECT {', '.join(cols)} FROM {source} ORDER BY p.person_id"
             )
@@ -305,7 +322,7 @@ class ProfileBuilder:
         columns = engine.columns("profiles")
         persons = engine.count("profiles")
         customers = int(engine.scalar("SELECT count(*) FROM profiles WHERE frequency > 0"))
-        return ProfileResult(persons, customers, as_of, columns, models)
+        return ProfileResult(persons, customers, as_of, columns, models, settings.traits.min_r2)
 
     # -- attribute groups --------------------------------------------------------------------
     def _purchases(self) -> str | None:

@@ -462,6 +462,7 @@ FEATURE_BY_NAME = {f.name: f for f in FEATURES}
 CATEGORY_PREFIX = "cat_"
 ATTRIBUTE_PREFIX = "attr_"
 SCALE_PREFIX = "scale_"
+INFERRED_PREFIX = "inferred_"  # a survey scale inferred from behaviour (profiles/traits.py)
 
 
 def describe(name: str) -> Feature:
@@ -556,6 +557,25 @@ class SurveyScale:
             low=f"Rates '{item}' low in surveys",
         )
 
+    @property
+    def inferred_feature(self) -> Feature:
+        item = lower_first(self.label)
+        return Feature(
+            f"{INFERRED_PREFIX}{self.name}",
+            f"Inferred: {self.label} ({self.range_text})",
+            "number",
+            "psychographic",
+            high=f"Would likely rate '{item}' high (inferred from behaviour)",
+            low=f"Would likely rate '{item}' low (inferred from behaviour)",
+            meaning=f"The answer to '{self.label}' ({self.range_text}) that the person's "
+            "behaviour predicts, for everyone; for those who answered, the prediction made "
+            "without their own answer",
+            unit=f"scale {self.range_text}",
+            computed="ridge regression + boosted trees trained on the persons who answered, "
+            "on their other profile attributes (profiles/traits.py); kept only if its "
+            "cross-validated R² (in profile_models) reaches profiles.traits.min_r2",
+        )
+
 
 @dataclass(frozen=True)
 class OpenAnswer:
@@ -616,4 +636,8 @@ class Catalogue:
             return self.attributes[name].feature
         if name in self.scales:
             return self.scales[name].feature
+        if name.startswith(INFERRED_PREFIX):
+            scale = self.scales.get(SCALE_PREFIX + name[len(INFERRED_PREFIX) :])
+            if scale:
+                return scale.inferred_feature
         return describe(name)
