@@ -23,6 +23,7 @@ from personify.profiles.behavior import BehaviorBuilder, has_time_of_day
 from personify.profiles.churn import churn_table
 from personify.profiles.custom import custom_queries
 from personify.profiles.features import CATEGORY_PREFIX, Catalogue
+from personify.profiles.interests import interest_queries
 from personify.profiles.modelling import ModelResult, write_models
 from personify.profiles.propensity import cross_sell_table
 from personify.profiles.traits import inferred_table
@@ -199,6 +200,12 @@ class ProfileBuilder:
             if cross_sell:
                 models["cross_sell"] = cross_sell
                 ctes["xsell"] = "SELECT person_id, cross_sell_propensity FROM _cross_sell"
+        interests = interest_queries(
+            "SELECT person_id, category FROM items" if "items" in ctes else None,
+            self._linked("events", "r.category, r.product_id"),
+            self._plain("products", "product_id, category"),
+        )
+        ctes.update(interests.ctes)
         progress("engagement", 0.5)
         reviews = self._linked("reviews", "r.rating")
         if reviews:
@@ -262,6 +269,8 @@ class ProfileBuilder:
             ("item_stats", ["return_rate"] + [f"{CATEGORY_PREFIX}{_slug(c)}" for c in categories]),
             *((g.name, g.columns) for g in behavior.groups if g.columns),
             ("rev", ["coalesce(reviews, 0) AS reviews", "avg_rating"]),
+            ("interest", ["interests"]),
+            ("interest_new", ["interest_unbought"]),
             ("acq", ["acquisition_channel", "acquisition_cost"]),
             ("val", list(VALUE_COLUMNS)),
             ("xsell", ["cross_sell_propensity"]),
@@ -274,7 +283,7 @@ class ProfileBuilder:
             if cte in ctes:
                 select += cols
                 joins.append(f"LEFT JOIN {cte} USING (person_id)")
-        select += behavior.select
+        select += behavior.select + interests.columns
         if "val" not in ctes:  # no purchases, or too few repeat buyers for the models
             select += [f"CAST(NULL AS DOUBLE) AS {c}" for c in VALUE_COLUMNS]
         if "xsell" not in ctes:

@@ -458,6 +458,31 @@ FEATURES.append(
     )
 )
 
+FEATURES += [
+    Feature(
+        "interests",
+        "Interests",
+        "category",
+        "psychographic",
+        meaning="Up to three product categories that hold at least 15% of what the person "
+        "buys and browses, strongest first",
+        unit="categories",
+        computed="purchased items (3 each) plus product views, searches and page visits with "
+        "a category (1 each) per category, from order lines, store receipts and events "
+        "(profiles/interests.py); empty with fewer than 3 such signals",
+    ),
+    Feature(
+        "interest_unbought",
+        "Browses but never bought",
+        "category",
+        "psychographic",
+        meaning="The category the person looks at most online and has never bought",
+        unit="category",
+        computed="events with a category (or a product's) and no purchase in it, at least "
+        "2 of them (profiles/interests.py)",
+    ),
+]
+
 FEATURE_BY_NAME = {f.name: f for f in FEATURES}
 CATEGORY_PREFIX = "cat_"
 ATTRIBUTE_PREFIX = "attr_"
