@@ -321,6 +321,9 @@ KINDS: dict[str, SourceKindSpec] = {
             ),
             {"email": "email"},
         ),
+        # Third-party data keyed by a postcode, city or e-mail domain (``append:``); it
+        # describes areas or companies, not persons, so it identifies no one.
+        SourceKindSpec("reference", "key", _cols(("key",), key="string")),
     ]
 }
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from personify.ingest._readers import quote_ident
 from personify.ingest.kinds import KINDS
+from personify.profiles.append import append_queries
 from personify.profiles.behavior import BehaviorBuilder, has_time_of_day
 from personify.profiles.churn import churn_table
 from personify.profiles.custom import custom_queries
@@ -225,6 +226,15 @@ class ProfileBuilder:
         for i, (column, query) in enumerate(custom.items()):
             custom_ctes[f"custom_{i}"] = column
             ctes[f"custom_{i}"] = query
+        references = append_queries(
+            engine, catalogue, set(self.workspace.sources_of_kind("reference"))
+        )
+        appended_ctes = {}
+        for i, (source, query) in enumerate(references.items()):
+            appended_ctes[f"ref_{i}"] = [
+                quote_ident(a.column) for a in catalogue.appended.values() if a.source == source
+            ]
+            ctes[f"ref_{i}"] = query
         acquisition = self._acquisition()
         if acquisition:
             ctes["acq"] = acquisition
@@ -279,6 +289,7 @@ class ProfileBuilder:
                 ["coalesce(voice_texts, 0) AS voice_texts", "voice_sentiment", "voice_theme"],
             ),
             *((cte, [quote_ident(column)]) for cte, column in custom_ctes.items()),
+            *appended_ctes.items(),
         ):
             if cte in ctes:
                 select += cols

@@ -30,6 +30,7 @@ class Feature:
     meaning: str = ""  # what it says about a person, for docs and evidence
     unit: str = ""
     computed: str = ""  # from which tables, how
+    appended_from: str = ""  # third-party data: where it comes from (never the customer's word)
 
 
 FEATURES: list[Feature] = [
@@ -488,6 +489,7 @@ CATEGORY_PREFIX = "cat_"
 ATTRIBUTE_PREFIX = "attr_"
 SCALE_PREFIX = "scale_"
 INFERRED_PREFIX = "inferred_"  # a survey scale inferred from behaviour (profiles/traits.py)
+APPENDED_PREFIX = "ref_"  # a value appended from a reference table (profiles/append.py)
 
 
 def describe(name: str) -> Feature:
@@ -552,6 +554,45 @@ class CustomAttribute:
             if numeric
             else "",
             low=f"{self.label} {'less often than' if flag else 'below'} average" if numeric else "",
+        )
+
+
+@dataclass(frozen=True)
+class AppendedAttribute:
+    """A value a reference source appends to profiles by postcode, city or e-mail domain."""
+
+    name: str
+    column: str  # ref_<name>
+    role: Literal["numeric", "categorical", "boolean", "date", "text"]
+    label: str
+    segment: bool
+    source: str
+    on: str
+    match: str
+    provenance: str
+
+    @property
+    def feature(self) -> Feature:
+        numeric = self.role in ("numeric", "boolean")
+        where = {"postcode": "the postcode", "city": "the city", "email_domain": "e-mail domain"}
+        return Feature(
+            self.column,
+            f"{self.label} ({self.provenance}, by {where.get(self.on, self.on)})",
+            "number" if self.role == "numeric" else "percent" if numeric else "category",
+            "custom",
+            model=self.segment and numeric,
+            high=f"Lives or works where {lower_first(self.label)} is above average"
+            if numeric
+            else "",
+            low=f"Lives or works where {lower_first(self.label)} is below average"
+            if numeric
+            else "",
+            meaning=f"{self.label} of the person's {where.get(self.on, self.on)}, from "
+            f"{self.provenance}: appended reference data, not something the customer said",
+            computed=f"reference source '{self.source}' joined on {self.on} "
+            f"({'longest matching prefix' if self.match == 'prefix' else 'exact match'}; "
+            "profiles/append.py)",
+            appended_from=self.provenance,
         )
 
 
@@ -629,7 +670,23 @@ class Catalogue:
         problems = attribute_role_clashes(config.sources)
         if problems:
             raise ConfigError("personify.yaml", problems)
+        appended: dict[str, AppendedAttribute] = {}
         for source, spec in config.sources.items():
+            if spec.kind == "reference" and spec.append is not None:
+                for name, attr in spec.attributes.items():
+                    column = f"{APPENDED_PREFIX}{name}"
+                    appended[column] = AppendedAttribute(
+                        name,
+                        column,
+                        attr.role,
+                        _label(name, attr.label),
+                        attr.segment,
+                        source,
+                        spec.append.on,
+                        spec.append.match,
+                        spec.append.provenance or source,
+                    )
+                continue
             for name, attr in spec.attributes.items():
                 column = f"{ATTRIBUTE_PREFIX}{name}"
                 seen = attributes.get(column)
@@ -655,10 +712,13 @@ class Catalogue:
             self.answers += [OpenAnswer(source, n, a.label) for n, a in spec.answers.items()]
         self.attributes = attributes
         self.scales = scales
+        self.appended = appended
 
     def describe(self, name: str) -> Feature:
         if name in self.attributes:
             return self.attributes[name].feature
+        if name in self.appended:
+            return self.appended[name].feature
         if name in self.scales:
             return self.scales[name].feature
         if name.startswith(INFERRED_PREFIX):
