@@ -130,6 +130,7 @@ KINDS: dict[str, SourceKindSpec] = {
                 product_name="string",
                 category="string",
                 price="number",
+                unit_cost="number",  # what one unit costs the company: margins where known
             ),
         ),
         SourceKindSpec(

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_CATEGORIES = 12
+MARGIN_COLUMNS = ("margin", "margin_rate")
 PURCHASE_TIMES = (("orders", "order_ts"), ("pos_receipts", "receipt_ts"))
 
 
@@ -191,10 +192,15 @@ class ProfileBuilder:
                 f"AS {CATEGORY_PREFIX}{_slug(c)}"
                 for c in categories
             )
+            # margin: items kept (not returned) whose cost is known
+            kept = "cost IS NOT NULL AND NOT coalesce(returned, false)"
             ctes["item_stats"] = f"""
                 SELECT person_id,
                   avg(CASE WHEN returned THEN 1 ELSE 0 END)
-                    FILTER (WHERE online AND returned IS NOT NULL) AS return_rate
+                    FILTER (WHERE online AND returned IS NOT NULL) AS return_rate,
+                  round(sum(amount - cost) FILTER (WHERE {kept}), 2) AS margin,
+                  round(sum(amount - cost) FILTER (WHERE {kept})
+                    / nullif(sum(amount) FILTER (WHERE {kept}), 0), 6) AS margin_rate
                   {"," if cat_cols else ""} {cat_cols}
                 FROM items GROUP BY person_id"""
             cross_sell = cross_sell_table(engine, items, as_of, settings.cross_sell_window_days)
@@ -204,7 +210,7 @@ class ProfileBuilder:
         interests = interest_queries(
             "SELECT person_id, category FROM items" if "items" in ctes else None,
             self._linked("events", "r.category, r.product_id"),
-            self._plain("products", "product_id, category"),
+            self._products(),
         )
         ctes.update(interests.ctes)
         progress("engagement", 0.5)
@@ -276,7 +282,11 @@ class ProfileBuilder:
         else:
             select += ["0 AS frequency", "0.0 AS monetary"]
         for cte, cols in (
-            ("item_stats", ["return_rate"] + [f"{CATEGORY_PREFIX}{_slug(c)}" for c in categories]),
+            (
+                "item_stats",
+                ["return_rate", *MARGIN_COLUMNS]
+                + [f"{CATEGORY_PREFIX}{_slug(c)}" for c in categories],
+            ),
             *((g.name, g.columns) for g in behavior.groups if g.columns),
             ("rev", ["coalesce(reviews, 0) AS reviews", "avg_rating"]),
             ("interest", ["interests"]),
@@ -297,6 +307,8 @@ class ProfileBuilder:
         select += behavior.select + interests.columns
         if "val" not in ctes:  # no purchases, or too few repeat buyers for the models
             select += [f"CAST(NULL AS DOUBLE) AS {c}" for c in VALUE_COLUMNS]
+        if "item_stats" not in ctes:
+            select += [f"CAST(NULL AS DOUBLE) AS {c}" for c in ("return_rate", *MARGIN_COLUMNS)]
         if "xsell" not in ctes:
             select.append("CAST(NULL AS DOUBLE) AS cross_sell_propensity")
         with_sql = ",\n".join(f"{name} AS ({body})" for name, body in ctes.items())
@@ -383,11 +395,22 @@ class ProfileBuilder:
         parts = [p for p in (online, store) if p]
         return " UNION ALL ".join(f"({p})" for p in parts) if parts else None
 
+    def _products(self) -> str | None:
+        """Every product with its category and unit cost (NULL where a source has none)."""
+        parts = []
+        for name in self.workspace.sources_of_kind("products"):
+            has_cost = "unit_cost" in self.workspace.engine.columns(f"raw_{name}")
+            cost = "CAST(unit_cost AS DOUBLE)" if has_cost else "CAST(NULL AS DOUBLE)"
+            parts.append(f"SELECT product_id, category, {cost} AS unit_cost FROM raw_{name}")
+        return " UNION ALL ".join(parts) if parts else None
+
     def _items(self) -> str | None:
-        """Every purchased item with its person, amount, category and return flag."""
-        products = self._plain("products", "product_id, category")
+        """Every purchased item with its person, amount, category, return flag and cost
+        (quantity x the product's unit cost; NULL where the cost is unknown)."""
+        products = self._products()
         cat_join = f"LEFT JOIN ({products}) p USING (product_id)" if products else ""
         cat = "p.category" if products else "NULL"
+        unit_cost = "p.unit_cost" if products else "CAST(NULL AS DOUBLE)"
         parts = []
         orders = self._linked(
             "orders",
@@ -397,8 +420,8 @@ class ProfileBuilder:
         line_sources = self.workspace.sources_of_kind("order_lines")
         if orders and line_sources:
             lines = " UNION ALL ".join(
-                f"SELECT order_id, product_id, coalesce(quantity, 1) * unit_price "
-                f"- coalesce(line_discount, 0) AS amount, "
+                f"SELECT order_id, product_id, coalesce(quantity, 1) AS quantity, "
+                f"coalesce(quantity, 1) * unit_price - coalesce(line_discount, 0) AS amount, "
                 # lines of a source that records no returns say nothing about them
                 f"{'coalesce(returned, false)' if self._has_data(n, 'returned') else 'NULL'}"
                 f"::BOOLEAN AS returned FROM raw_{n}"
@@ -406,18 +429,21 @@ class ProfileBuilder:
             )
             parts.append(
                 f"""SELECT o.person_id, {cat} AS category, li.amount, li.returned, true AS online,
-                o.order_ts AS ts FROM ({lines}) li JOIN ({orders}) o USING (order_id) {cat_join}
+                o.order_ts AS ts, li.quantity * {unit_cost} AS cost
+                FROM ({lines}) li JOIN ({orders}) o USING (order_id) {cat_join}
                 WHERE o.status <> 'cancelled' AND o.dated"""
             )
         store = self._linked(
             "pos_receipts",
-            "r.product_id, coalesce(r.quantity, 1) * r.unit_price - coalesce(r.discount, 0) "
-            "AS amount, r.receipt_ts",
+            "r.product_id, coalesce(r.quantity, 1) AS quantity, "
+            "coalesce(r.quantity, 1) * r.unit_price - coalesce(r.discount, 0) AS amount, "
+            "r.receipt_ts",
         )
         if store:
             parts.append(
                 f"""SELECT s.person_id, {cat} AS category, s.amount, false AS returned,
-                false AS online, s.receipt_ts AS ts FROM ({store}) s {cat_join}
+                false AS online, s.receipt_ts AS ts, s.quantity * {unit_cost} AS cost
+                FROM ({store}) s {cat_join}
                 WHERE {self._before_cutoff("s.receipt_ts")}"""
             )
         return " UNION ALL ".join(f"({p})" for p in parts) if parts else None

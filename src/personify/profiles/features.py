@@ -461,6 +461,30 @@ FEATURES.append(
 
 FEATURES += [
     Feature(
+        "margin",
+        "Gross margin to date",
+        "currency",
+        "value",
+        high="Brings a high margin",
+        low="Brings little margin",
+        meaning="Revenue less the cost of the goods, over the items the person kept whose "
+        "product has a unit cost",
+        unit="money (locale.currency)",
+        computed="item amount less quantity x products.unit_cost, returned items left out; "
+        "empty where no bought product has a cost",
+    ),
+    Feature(
+        "margin_rate",
+        "Margin rate",
+        "percent",
+        "value",
+        high="Buys high-margin products",
+        low="Buys low-margin products",
+        meaning="Gross margin as a share of the revenue it was earned on",
+        unit="share 0..1",
+        computed="margin / the amount of the same items",
+    ),
+    Feature(
         "interests",
         "Interests",
         "category",
