@@ -26,7 +26,7 @@ from personify.profiles.custom import custom_queries
 from personify.profiles.features import CATEGORY_PREFIX, Catalogue
 from personify.profiles.interests import interest_queries
 from personify.profiles.modelling import ModelResult, write_models
-from personify.profiles.propensity import cross_sell_table
+from personify.profiles.propensity import cross_sell_table, upsell_table
 from personify.profiles.traits import inferred_table
 from personify.profiles.value import VALUE_COLUMNS, value_table
 from personify.profiles.voice import VoiceBuilder, profile_query
@@ -207,6 +207,10 @@ class ProfileBuilder:
             if cross_sell:
                 models["cross_sell"] = cross_sell
                 ctes["xsell"] = "SELECT person_id, cross_sell_propensity FROM _cross_sell"
+            upsell = upsell_table(engine, items, as_of, settings.cross_sell_window_days)
+            if upsell:
+                models["upsell"] = upsell
+                ctes["upsell"] = "SELECT person_id, upsell_propensity FROM _upsell"
         interests = interest_queries(
             "SELECT person_id, category FROM items" if "items" in ctes else None,
             self._linked("events", "r.category, r.product_id"),
@@ -294,6 +298,7 @@ class ProfileBuilder:
             ("acq", ["acquisition_channel", "acquisition_cost"]),
             ("val", list(VALUE_COLUMNS)),
             ("xsell", ["cross_sell_propensity"]),
+            ("upsell", ["upsell_propensity"]),
             (
                 "voice",
                 ["coalesce(voice_texts, 0) AS voice_texts", "voice_sentiment", "voice_theme"],
@@ -311,6 +316,8 @@ class ProfileBuilder:
             select += [f"CAST(NULL AS DOUBLE) AS {c}" for c in ("return_rate", *MARGIN_COLUMNS)]
         if "xsell" not in ctes:
             select.append("CAST(NULL AS DOUBLE) AS cross_sell_propensity")
+        if "upsell" not in ctes:
+            select.append("CAST(NULL AS DOUBLE) AS upsell_propensity")
         with_sql = ",\n".join(f"{name} AS ({body})" for name, body in ctes.items())
         churn = settings.churn
         traits = settings.traits.enabled and bool(catalogue.scales)
@@ -396,13 +403,29 @@ class ProfileBuilder:
         return " UNION ALL ".join(f"({p})" for p in parts) if parts else None
 
     def _products(self) -> str | None:
-        """Every product with its category and unit cost (NULL where a source has none)."""
+        """Every product with its category, unit cost (NULL where a source has none) and
+        price tier: the third of its category's list prices it falls in (1, 2, 3; NULL
+        without a price, or in a category of fewer than 3 priced products)."""
         parts = []
         for name in self.workspace.sources_of_kind("products"):
             has_cost = "unit_cost" in self.workspace.engine.columns(f"raw_{name}")
             cost = "CAST(unit_cost AS DOUBLE)" if has_cost else "CAST(NULL AS DOUBLE)"
-            parts.append(f"SELECT product_id, category, {cost} AS unit_cost FROM raw_{name}")
-        return " UNION ALL ".join(parts) if parts else None
+            parts.append(
+                f"SELECT product_id, category, CAST(price AS DOUBLE) AS price, "
+                f"{cost} AS unit_cost FROM raw_{name}"
+            )
+        if not parts:
+            return None
+        return f"""SELECT u.product_id, u.category, u.unit_cost,
+                CASE WHEN r.priced < 3 THEN NULL WHEN 3 * r.pr < 1 THEN 1
+                     WHEN 3 * r.pr < 2 THEN 2 ELSE 3 END AS tier
+            FROM ({" UNION ALL ".join(parts)}) u
+            LEFT JOIN (
+                SELECT product_id,
+                    percent_rank() OVER (PARTITION BY category ORDER BY price) AS pr,
+                    count(*) OVER (PARTITION BY category) AS priced
+                FROM ({" UNION ALL ".join(parts)}) q WHERE price IS NOT NULL) r
+              USING (product_id)"""
 
     def _items(self) -> str | None:
         """Every purchased item with its person, amount, category, return flag and cost
@@ -411,6 +434,7 @@ class ProfileBuilder:
         cat_join = f"LEFT JOIN ({products}) p USING (product_id)" if products else ""
         cat = "p.category" if products else "NULL"
         unit_cost = "p.unit_cost" if products else "CAST(NULL AS DOUBLE)"
+        tier = "p.tier" if products else "CAST(NULL AS INTEGER)"
         parts = []
         orders = self._linked(
             "orders",
@@ -429,7 +453,7 @@ class ProfileBuilder:
             )
             parts.append(
                 f"""SELECT o.person_id, {cat} AS category, li.amount, li.returned, true AS online,
-                o.order_ts AS ts, li.quantity * {unit_cost} AS cost
+                o.order_ts AS ts, li.quantity * {unit_cost} AS cost, {tier} AS tier
                 FROM ({lines}) li JOIN ({orders}) o USING (order_id) {cat_join}
                 WHERE o.status <> 'cancelled' AND o.dated"""
             )
@@ -442,7 +466,8 @@ class ProfileBuilder:
         if store:
             parts.append(
                 f"""SELECT s.person_id, {cat} AS category, s.amount, false AS returned,
-                false AS online, s.receipt_ts AS ts, s.quantity * {unit_cost} AS cost
+                false AS online, s.receipt_ts AS ts, s.quantity * {unit_cost} AS cost,
+                {tier} AS tier
                 FROM ({store}) s {cat_join}
                 WHERE {self._before_cutoff("s.receipt_ts")}"""
             )

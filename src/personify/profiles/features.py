@@ -508,6 +508,25 @@ FEATURES += [
     ),
 ]
 
+FEATURES.append(
+    Feature(
+        "upsell_propensity",
+        "Chance of trading up",
+        "percent",
+        "value",
+        high="Is likely to trade up to pricier products",
+        low="Is unlikely to trade up",
+        meaning="The probability that the customer buys a product of a higher price tier "
+        "than ever before within profiles.cross_sell_window_days (default 180); empty for "
+        "customers who already buy the top tier",
+        unit="probability 0..1",
+        computed="tiers are thirds of each category's list prices (products.price); "
+        "logistic regression of 'bought a higher tier in the last window' on item lines, "
+        "spend, categories, purchase days, recency, tenure and tiers bought before it "
+        "(profiles/propensity.py; CV ROC AUC in profile_models), applied to today's",
+    )
+)
+
 FEATURE_BY_NAME = {f.name: f for f in FEATURES}
 CATEGORY_PREFIX = "cat_"
 ATTRIBUTE_PREFIX = "attr_"
