@@ -100,8 +100,8 @@ class TraitModel:
 
         self.ridge_ = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 4, 13)))
         self.trees_ = HistGradientBoostingRegressor(
-            learning_rate=0.05,
-            max_iter=150,
+            learning_rate=0.1,  # as good as 0.05 x 150 on the demo's scales, 2.5x fewer trees
+            max_iter=60,
             max_depth=3,
             min_samples_leaf=20,
             l2_regularization=1.0,
