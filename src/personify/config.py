@@ -558,6 +558,10 @@ class ProfilesConfig(_Model):
         default=0.10, description="Annual discount rate of future revenue in the CLV"
     )
     purchase_model: Literal["bg_nbd", "pareto_nbd"] = "bg_nbd"
+    churn_window_days: Annotated[int, Field(ge=7, le=1095)] = Field(
+        default=180,
+        description="churn_risk: the probability of no purchase in this many days ahead",
+    )
     cross_sell_window_days: Annotated[int, Field(ge=7, le=730)] = Field(
         default=180,
         description="Cross-sell propensity: buying into a category new to the customer "

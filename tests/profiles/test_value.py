@@ -121,3 +121,61 @@ def test_discounting_lowers_value_and_a_zero_rate_sums_the_expectation() -> None
 def test_an_unfitted_model_says_so() -> None:
     with pytest.raises(ValueError, match="not fitted"):
         BetaGeoModel().p_alive([1], [1], [2])
+
+
+def test_bgnbd_chance_of_no_purchase_matches_integrating_the_posterior(
+    summary: pd.DataFrame,
+) -> None:
+    """P(no purchase in t | x, t_x, T) by brute force: the BG/NBD likelihood of the history
+    over (lambda, p), alive (then no purchase with exp(-lambda t)) or dropped out after the
+    last purchase, integrated against the Gamma and Beta priors by 2-D quadrature."""
+    from math import exp, lgamma, log
+
+    from scipy import integrate
+
+    m = BetaGeoModel().fit(summary["frequency"], summary["recency"], summary["T"])
+    r, alpha, a, b = (m.params_[k] for k in ("r", "alpha", "a", "b"))
+    t = 26.0
+    for x, t_x, T in ((0, 0.0, 38.0), (0, 0.0, 5.0), (2, 30.0, 38.0), (5, 10.0, 38.0)):
+
+        def alive(lam: float, p: float, x=x, T=T) -> float:
+            return (1 - p) ** x * lam**x * exp(-lam * T)
+
+        def dead(lam: float, p: float, x=x, t_x=t_x) -> float:
+            return p * (1 - p) ** (x - 1) * lam**x * exp(-lam * t_x) if x > 0 else 0.0
+
+        def prior(lam: float, p: float) -> float:  # Gamma(r, rate alpha) x Beta(a, b)
+            if lam <= 0 or not 0 < p < 1:
+                return 0.0
+            log_gamma = r * log(alpha) + (r - 1) * log(lam) - alpha * lam - lgamma(r)
+            log_beta = (
+                (a - 1) * log(p) + (b - 1) * log(1 - p) + lgamma(a + b) - lgamma(a) - lgamma(b)
+            )
+            return exp(log_gamma + log_beta)
+
+        def quiet(p: float, lam: float) -> float:
+            return (alive(lam, p) * exp(-lam * t) + dead(lam, p)) * prior(lam, p)
+
+        def total(p: float, lam: float) -> float:
+            return (alive(lam, p) + dead(lam, p)) * prior(lam, p)
+
+        num = integrate.dblquad(quiet, 0, 10, 0, 1, epsabs=1e-9)[0]
+        den = integrate.dblquad(total, 0, 10, 0, 1, epsabs=1e-9)[0]
+        assert m.p_no_purchase(t, [x], [t_x], [T])[0] == pytest.approx(num / den, abs=2e-3)
+
+
+def test_pareto_nbd_chance_of_no_purchase_agrees_with_lifetimes(summary: pd.DataFrame) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from lifetimes import ParetoNBDFitter
+
+        x, t_x, T = summary["frequency"], summary["recency"], summary["T"]
+        ours = ParetoNBDModel().fit(x, t_x, T)
+        theirs = ParetoNBDFitter().fit(x, t_x, T)
+        sample = summary.sample(12, random_state=1)
+        expected = [
+            theirs.conditional_probability_of_n_purchases_up_to_time(0, 26, *row)
+            for row in sample[["frequency", "recency", "T"]].itertuples(index=False)
+        ]
+        got = ours.p_no_purchase(26, sample["frequency"], sample["recency"], sample["T"])
+        np.testing.assert_allclose(got, np.asarray(expected, dtype=float), atol=2e-3)

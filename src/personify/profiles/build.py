@@ -170,6 +170,7 @@ class ProfileBuilder:
             horizon_days=settings.clv_horizon_days,
             discount_rate=settings.discount_rate,
             purchase_model=settings.purchase_model,
+            churn_window_days=settings.churn_window_days,
         ):
             ctes["val"] = "SELECT * FROM profile_value"
         progress("items and categories", 0.3)

@@ -406,9 +406,12 @@ FEATURES += [
         "value",
         high="Is at risk of leaving",
         low="Is unlikely to leave",
-        meaning="How likely the customer is to have left, or to leave",
+        meaning="How likely the customer is to have left, or to leave: the probability of no "
+        "purchase in the next profiles.churn_window_days (default 180)",
         unit="probability 0..1",
-        computed="1 - p_alive; with profiles.churn.label declared, the probability of that "
+        computed="BG/NBD (or Pareto/NBD): P(no purchase in the window | purchase history), "
+        "counting both customers who have left and those who stay but buy nothing; with "
+        "profiles.churn.label declared, the probability of that "
         "label from a model of the other declared attributes, scales, age and gender "
         "(spline logistic regression and boosted trees averaged, profiles/churn.py): "
         "out-of-fold for every labelled person, its CV ROC AUC in profile_models",

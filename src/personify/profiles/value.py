@@ -154,6 +154,16 @@ class BetaGeoModel(_Fitter):
             )
         return first * second / (1 + odds)
 
+    def p_no_purchase(self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Array:
+        """P(no purchase in the next ``t`` time units | history). Dropout happens only at a
+        purchase, so an alive customer makes none with probability exp(-lambda t), and
+        given the history and being alive, lambda ~ Gamma(r + x, alpha + T)."""
+        r, alpha, _, _ = self._p()
+        xa, ta, Ta = _arrays(x, t_x, T)
+        alive = self.p_alive(xa, ta, Ta)
+        quiet = ((alpha + Ta) / (alpha + Ta + t)) ** (r + xa)
+        return (1 - alive) + alive * quiet
+
     def expected_purchases_new(self, t: ArrayLike) -> Array:
         """E[X(t)]: purchases of a customer in the first ``t`` time units after the first."""
         r, alpha, a, b = self._p()
@@ -219,6 +229,23 @@ class ParetoNBDModel(_Fitter):
                 + log_a0
             )
             return 1.0 / (1.0 + np.exp(log_odds))
+
+    def p_no_purchase(self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Array:
+        """P(no purchase in the next ``t`` time units | history). Given the history and
+        being alive, lambda ~ Gamma(r + x, a), mu ~ Gamma(s, b) with a = alpha + T,
+        b = beta + T; no purchase happens if none comes before t, or death comes first:
+        (a/(a+t))^(r+x) (b/(b+t))^s + integral over 0..t of (a/(a+u))^(r+x) s b^s/(b+u)^(s+1),
+        the integral by 64-point Gauss-Legendre (smooth, bounded integrand)."""
+        r, alpha, s, beta = self._p()
+        xa, ta, Ta = _arrays(x, t_x, T)
+        a, b = alpha + Ta, beta + Ta
+        nodes, weights = np.polynomial.legendre.leggauss(64)
+        u = (nodes[:, None] + 1) * t / 2  # shape (64, histories)
+        integrand = (a / (a + u)) ** (r + xa) * s * b**s / (b + u) ** (s + 1)
+        died_first = (weights[:, None] * integrand).sum(axis=0) * t / 2
+        quiet = (a / (a + t)) ** (r + xa) * (b / (b + t)) ** s
+        alive = self.p_alive(xa, ta, Ta)
+        return (1 - alive) + alive * (quiet + died_first)
 
     def expected_purchases(self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Array:
         r, alpha, s, beta = self._p()
@@ -300,6 +327,7 @@ def discounted_purchases(
 HORIZON_DAYS = 365  # CLV and expected purchases look a year ahead
 ANNUAL_DISCOUNT = 0.10  # money a year from now is worth 1/1.1 of money today
 STEP_DAYS = 30  # discounting in monthly steps, as lifetimes does
+CHURN_WINDOW_DAYS = 180  # churn risk: no purchase in this many days ahead
 MIN_REPEAT_BUYERS = 20  # fewer customers with a repeat purchase than this: no model
 VALUE_COLUMNS = ("p_alive", "churn_risk", "expected_purchases", "clv")
 PURCHASE_MODELS: dict[str, type[BetaGeoModel] | type[ParetoNBDModel]] = {
@@ -317,6 +345,7 @@ def value_table(
     horizon_days: int = HORIZON_DAYS,
     discount_rate: float = ANNUAL_DISCOUNT,
     purchase_model: str = "bg_nbd",
+    churn_window_days: int = CHURN_WINDOW_DAYS,
 ) -> bool:
     """Create ``table`` (person_id, p_alive, churn_risk, expected_purchases, clv) from the
     purchases query (person_id, ts, amount); False (no table) when the data cannot support
@@ -327,7 +356,9 @@ def value_table(
     all that reaches Python. The purchase model (BG/NBD or Pareto/NBD, weeks as the time
     unit) and Gamma-Gamma are fitted and each distinct history scored; one join in the
     engine gives every customer theirs. ``horizon_days`` ahead, discounted at the annual
-    ``discount_rate`` in monthly steps.
+    ``discount_rate`` in monthly steps. ``churn_risk`` is the probability of no purchase
+    in the next ``churn_window_days``: unlike 1 - P(alive), it is high for a one-time
+    buyer from long ago (BG/NBD counts anyone without a repeat purchase as alive).
     """
     import logging
 
@@ -377,6 +408,7 @@ def value_table(
             "t_x": hist["t_x"].to_numpy(np.int64),
             "age": hist["age"].to_numpy(np.int64),
             "p_alive": counts.p_alive(x, t_x, T),
+            "p_quiet": counts.p_no_purchase(churn_window_days / 7, x, t_x, T),
             "expected_purchases": counts.expected_purchases(horizon_days / 7, x, t_x, T),
             "discounted": discounted_purchases(
                 counts, x, t_x, T, horizon=horizon_days / 7, step=STEP_DAYS / 7, rate_per_step=rate
@@ -386,7 +418,8 @@ def value_table(
     engine.create_table(
         "_value_scores",
         "SELECT CAST(0 AS BIGINT) AS x, CAST(0 AS BIGINT) AS t_x, CAST(0 AS BIGINT) AS age, "
-        "CAST(0 AS DOUBLE) AS p_alive, CAST(0 AS DOUBLE) AS expected_purchases, "
+        "CAST(0 AS DOUBLE) AS p_alive, CAST(0 AS DOUBLE) AS p_quiet, "
+        "CAST(0 AS DOUBLE) AS expected_purchases, "
         "CAST(0 AS DOUBLE) AS discounted FROM golden_record WHERE 1 = 0",
         temp=True,
     )
@@ -398,7 +431,7 @@ def value_table(
     engine.create_table(
         table,
         f"""SELECT h.person_id, round(s.p_alive, 6) AS p_alive,
-              round(1 - s.p_alive, 6) AS churn_risk,
+              round(s.p_quiet, 6) AS churn_risk,
               round(s.expected_purchases, 6) AS expected_purchases,
               round(s.discounted * (
                 ({qm} / ({p_} * h.x + {qm})) * {mean}
