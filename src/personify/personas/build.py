@@ -85,15 +85,21 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+GENDERS = {
+    **dict.fromkeys(("female", "f", "woman", "w", "weiblich", "frau", "femme"), "female"),
+    **dict.fromkeys(("male", "m", "man", "männlich", "mann", "homme"), "male"),
+}
+
+
 def _gender(shares: list[dict[str, Any]] | None, used: list[str], sid: int) -> str | None:
     """The segment's gender when it clearly has one (60% or more); else the one the set has
     named fewer personas after so far, so a 50/50 company does not get only men."""
-    if shares:
-        top = shares[0]
-        if top["value"] in ("female", "male") and top["share"] >= 0.6:
-            return str(top["value"])
     if not shares:
         return None
+    top = shares[0]
+    value = GENDERS.get(str(top["value"]).strip().lower())
+    if value and top["share"] >= 0.6:
+        return value
     f, m = used.count("female"), used.count("male")
     if f == m:
         return "female" if sid % 2 else "male"

@@ -403,11 +403,17 @@ def journey_stages(
     spec = [
         ("acquisition", "acquired", "Acquired through a recorded channel", None),
         ("consideration", "visited", "Visited the website or app", "median_sessions"),
-        ("first purchase", "buyers", "Bought at least once", "median_first_days"),
+        ("first purchase", "buyers", "Bought at least once", None),
         ("repeat", "repeaters", "Bought again", "median_gap_days"),
         ("support", "supported", "Contacted support", "median_tickets"),
         ("lapse", "lapsed", "Lapsed or at risk of lapsing", "median_recency_days"),
     ]
+    median_of = {
+        "median_sessions": "sessions",
+        "median_gap_days": "days between purchases",
+        "median_tickets": "tickets",
+        "median_recency_days": "days since the last purchase",
+    }
     stages = []
     for stage, column, meaning, med in spec:
         n = count(column)
@@ -420,7 +426,7 @@ def journey_stages(
             "conversion": None,
             "conversion_of": None,
             "median": None,
-            "median_of": med.removeprefix("median_") if med else None,
+            "median_of": median_of[med] if med else None,
             "channels": [],
             "pains": pains.get(stage, []),
             "note": None,
