@@ -88,7 +88,9 @@ def card(doc: dict[str, Any], numbers: NumberFormat) -> Panel:
         numbers(size.get("customers"), "count"),
         numbers(size.get("share"), "percent"),
         numbers(value.get("revenue_share"), "percent"),
-        _e(numbers(value.get("avg_revenue"), "currency")),
+        _e(numbers(value.get("avg_revenue"), "currency"))
+        if value.get("revenue_share") is not None
+        else DASH,
         _e(numbers(value.get("avg_order_value"), "currency")),
         _e(numbers(value.get("acquisition_cost"), "currency")),
     )

@@ -85,6 +85,8 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+YES = {"yes", "true", "y", "ja", "oui", "si", "sí"}
+NO = {"no", "false", "n", "nein", "non"}
 GENDERS = {
     **dict.fromkeys(("female", "f", "woman", "w", "weiblich", "frau", "femme"), "female"),
     **dict.fromkeys(("male", "m", "man", "männlich", "mann", "homme"), "male"),
@@ -390,6 +392,9 @@ class PersonaBuilder:
             f"SELECT segment_id, {', '.join(parts)} FROM {members} GROUP BY segment_id"
         ).set_index("segment_id")
         for col in df.columns:
+            # A stage nobody in the workspace reached is not in the data (Telco: no orders).
+            if not col.startswith("median_") and col != "members" and not df[col].fillna(0).any():
+                df[col] = None
             if col.startswith("median_"):
                 df[col] = [
                     v[0] if isinstance(v, list | tuple) or hasattr(v, "__len__") else v
@@ -420,8 +425,14 @@ class PersonaBuilder:
             if not declared.empty:
                 best = declared.sort_values("effect", ascending=False).iloc[0]
                 value = str(best["value"])
-                if len(value) <= 24:
-                    noun = f"{value} {'Buyer' if buys else 'Customer'}"
+                label = self.catalogue.attributes[str(best["attribute"])].label
+                who = "Buyer" if buys else "Customer"
+                if value.lower() in YES:  # "Yes" alone says nothing: the label does
+                    noun = f"{label} {who}"
+                elif value.lower() in NO:
+                    noun = f"No-{label.replace(' ', '-')} {who}"
+                elif len(value) <= 24:
+                    noun = f"{value} {who}"
         life = up[(up["attribute"] == "lifecycle_stage") & up["value"].isin(["lapsed", "at risk"])]
         if not life.empty and float(life["segment"].sum()) >= 0.5:
             lead = "Lapsed"

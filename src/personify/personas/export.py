@@ -255,11 +255,12 @@ def card_figure(doc: dict[str, Any], numbers: NumberFormat) -> Figure:
     if negative:
         fig.text(0.80, 0.95, "NEGATIVE PERSONA", fontsize=9, weight="bold", color=NEGATIVE)
     size, value = doc.get("size") or {}, doc.get("value") or {}
+    sold = value.get("revenue_share") is not None  # no orders at all: no revenue to average
     figures = [
         ("Customers", numbers(size.get("customers"), "count")),
         ("Share of customers", numbers(size.get("share"), "percent")),
         ("Share of revenue", numbers(value.get("revenue_share"), "percent")),
-        ("Avg revenue", numbers(value.get("avg_revenue"), "currency")),
+        ("Avg revenue", numbers(value.get("avg_revenue"), "currency") if sold else DASH),
         ("Avg order value", numbers(value.get("avg_order_value"), "currency")),
         ("Acquisition cost", numbers(value.get("acquisition_cost"), "currency")),
     ]
@@ -328,10 +329,13 @@ def card_figure(doc: dict[str, Any], numbers: NumberFormat) -> Figure:
     right.statements(doc, "gains", "Gains they look for")
     empathy = doc.get("empathy_map") or {}
     right.heading("Empathy map", (doc.get("confidence") or {}).get("empathy_map"))
-    for key in ("thinks", "does", "feels"):
+    for key, limit in (("thinks", 2), ("does", 3), ("feels", 2)):
         items = (empathy.get(key) or {}).get("statements") or []
-        text = items[0]["text"] if items else (empathy.get(key) or {}).get("note") or DASH
-        right.text(f"{key.capitalize()}: {text}", colour=INK if items else MUTED)
+        if not items:
+            note = (empathy.get(key) or {}).get("note") or DASH
+            right.text(f"{key.capitalize()}: {note}", colour=MUTED)
+        for i, item in enumerate(items[:limit]):
+            right.text(f"{key.capitalize() if i == 0 else '   '}: {item['text']}")
 
     bottom = min(left.y, right.y) - 0.01
     fig.text(0.04, bottom, "JOURNEY", fontsize=9, weight="bold", color=ACCENT)
@@ -346,7 +350,13 @@ def card_figure(doc: dict[str, Any], numbers: NumberFormat) -> Figure:
             ha="right",
         )
     height = 0.1
-    _journey_chart(fig, doc, (0.13, bottom - height - 0.008, 0.36, height))
+    journey = doc.get("journey") or {}
+    if any(s.get("persons") for s in journey.get("stages") or []):
+        _journey_chart(fig, doc, (0.13, bottom - height - 0.008, 0.36, height))
+    else:
+        note = journey.get("note") or "Not in the data"
+        fig.text(0.04, bottom - 0.02, note, fontsize=8, color=MUTED, style="italic")
+        height = 0.02
     quotes = _Column(fig, 0.04, bottom - height - 0.03, 120)
     quotes.heading("In their words", (doc.get("confidence") or {}).get("themes"))
     for q in (doc.get("quotes") or [])[:5]:
