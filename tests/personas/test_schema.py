@@ -114,6 +114,7 @@ MINIMAL: dict[str, Any] = {
 STATEMENT = {
     "text": "Agrees more than others that 'price matters most': 4.2 vs 3.1 on 1-5",
     "basis": "survey",
+    "attribute": "scale_price",
     "evidence": "scale_price: 50 members vs 200 others, Welch's t-test",
     "persons": 50,
     "p_value": 0.001,

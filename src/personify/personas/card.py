@@ -133,6 +133,7 @@ class CardFields:
             return {
                 "text": text,
                 "basis": basis,
+                "attribute": str(row["attribute"]),
                 "evidence": evidence,
                 "persons": n,
                 "p_value": p,
@@ -142,6 +143,7 @@ class CardFields:
         return {
             "text": text,
             "basis": basis,
+            "attribute": None,
             "evidence": evidence,
             "persons": int(n),
             "p_value": None,
