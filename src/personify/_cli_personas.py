@@ -139,6 +139,7 @@ def card(doc: dict[str, Any], numbers: NumberFormat) -> Panel:
     themes = ", ".join(_e(t["term"]) for t in doc.get("themes") or []) or DASH
     parts: list[Any] = [
         f"[italic]{_e(doc.get('tagline', ''))}[/italic]",
+        _e((doc.get("narrative") or {}).get("text", "")),
         "",
         figures,
         "",

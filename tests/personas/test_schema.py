@@ -71,6 +71,7 @@ MINIMAL: dict[str, Any] = {
         "gains": [],
     },
     "journey": {"members": 60, "stages": [], "note": "Not in the data"},
+    "narrative": {"text": "Ana stands for about 60 customers.", "generated_by": "template"},
     "job": {"titles": [], "families": [], "note": "Not in the data: no job title is recorded"},
     "household": {"marital_status": [], "flags": [], "note": "Not in the data"},
     "location": {"country": None, "cities": [], "note": "Not in the data"},

@@ -21,7 +21,7 @@ from personify.errors import StageError
 from personify.formatting import NumberFormat, number_format
 from personify.ingest._readers import quote_ident, quote_literal
 from personify.ingest.kinds import KINDS
-from personify.personas.card import CardFields, Q, journey_stages
+from personify.personas.card import CardFields, Q, journey_stages, narrative
 from personify.personas.evidence import distinguishing
 from personify.personas.naming import make_title, pick_name
 from personify.personas.themes import ALPHA, segment_voices
@@ -759,6 +759,7 @@ class PersonaBuilder:
             "themes": voice.themes if voice else [],
             "quotes": voice.quotes if voice else [],
             **card,
+            "narrative": narrative(name, description, card),
             "confidence": _confidences(int(seg.size), age, demo, traits, card, voice),
             "evidence": {
                 "size": f"segment {sid} of run {run_id}: {int(seg.size):,} customers",

@@ -366,6 +366,34 @@ class CardFields:
         return {"job": job, "household": household, "location": location}
 
 
+def narrative(name: str, description: str, card: dict[str, Any]) -> dict[str, Any]:
+    """A short paragraph written by a fixed template from the card's own statements only."""
+
+    def first(field: str) -> str | None:
+        items = card[field]["statements"]
+        return _clause(items[0]["text"]) if items else None
+
+    parts = [description]
+    goal, pain, gain, objection = (
+        first(f) for f in ("goals", "frustrations", "gains", "objections")
+    )
+    if goal:
+        parts.append(f"What {name} looks for: {goal}.")
+    if gain:
+        parts.append(f"What wins {name} over: {gain}.")
+    if pain:
+        parts.append(f"What gets in the way: {pain}.")
+    if objection:
+        parts.append(f"Why {name} may not buy or stay: {objection}.")
+    if not (goal or gain or pain or objection):
+        parts.append("The data says nothing about their goals, pains or objections.")
+    return {"text": " ".join(parts), "generated_by": "template"}
+
+
+def _clause(text: str) -> str:
+    return lower_first(text.rstrip("."))
+
+
 def _field(items: list[Statement], note: str) -> dict[str, Any]:
     return {"statements": items, "note": None if items else note}
 
