@@ -52,7 +52,7 @@ _STREET_TYPES = (
 )
 ADDRESS = re.compile(
     rf"\b\d{{1,4}}[A-Za-z]?,?\s+(?:[A-Z][a-z'-]+\s+){{1,3}}(?i:{_STREET_TYPES})\b\.?"
-    rf"|\b[A-ZÄÖÜ][a-zäöüß-]*(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm)"
+    rf"|\b[A-ZÄÖÜ][a-zäöüß-]{{2,}}(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm)"
     rf"\s+\d{{1,4}}[a-z]?\b"
 )
 DATE_LIKE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$")
