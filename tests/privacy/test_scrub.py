@@ -31,6 +31,8 @@ from personify.privacy import scrub_text
         ("The order came late. Thanks. Calvin from Glasgow", "Calvin"),
         ("Refund me. Raagini Porter Raagini from London", "Porter"),
         ("Lovely. Joan from Newcastle upon Tyne", "Joan"),
+        ("Looking forward to hearing from you. Onver Clarke", "Onver"),
+        ("It is quite urgent. Thak you, Julie", "Julie"),
     ],
 )
 def test_personal_data_is_removed(text: str, secret: str) -> None:

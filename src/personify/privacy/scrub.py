@@ -64,6 +64,7 @@ NAME = rf"{_WORD}(?:\s+{_WORD})?"
 # Sign-offs and introductions in the languages companies most often write to us in.
 _SIGN_OFFS = (
     r"(?:kind\s+)?regards|thanks|thank\s+you|cheers|best|sincerely|yours(?:\s+truly)?|"
+    r"thak\s+you|thankyou|thanx|thnx|thx|thnks|"  # typed in a hurry
     r"many\s+thanks|ta|"
     r"(?:viele|liebe|beste|herzliche|freundliche)\s+gr(?:ü|ue)(?:ß|ss)e|"
     r"mit\s+freundlichen\s+gr(?:ü|ue)(?:ß|ss)en|gr(?:ü|ue)(?:ß|ss)e|gru(?:ß|ss)|lg|mfg|"
@@ -207,7 +208,15 @@ def _dash_name(m: re.Match[str]) -> str:
 
 def _names_someone(words: str) -> bool:
     parts = words.split()
-    return is_given_name(parts[0]) and (len(parts) == 1 or parts[1][0].isupper())
+    if is_given_name(parts[0]) and (len(parts) == 1 or parts[1][0].isupper()):
+        return True
+    # "... Looking forward to hearing from you. Onver Clarke": a mistyped first name before
+    # a surname closing the text.
+    return (
+        len(parts) == 2
+        and parts[1].lower() in _person_names("last_names")
+        and not any(p.lower() in _ordinary_words() for p in parts)
+    )
 
 
 def is_given_name(word: str) -> bool:
