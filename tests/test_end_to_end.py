@@ -90,7 +90,7 @@ def test_every_persona_field_is_filled_from_data(demo) -> None:
         assert p["demographics"]["age"]["p25"] <= p["demographics"]["age"]["median"]
         assert p["demographics"]["gender"]
         assert p["traits"] and all(abs(t["z"]) >= 0.25 for t in p["traits"])
-        assert len(p["quotes"]) == 2
+        assert len(p["quotes"]) == 3
         assert p["channels"] and p["categories"]
         # Themes only where a permutation test holds them significant (tests/personas).
         assert all(float(t["p_value"]) < 0.01 for t in p["themes"])
