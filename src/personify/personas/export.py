@@ -335,7 +335,8 @@ def card_figure(doc: dict[str, Any], numbers: NumberFormat) -> Figure:
             note = (empathy.get(key) or {}).get("note") or DASH
             right.text(f"{key.capitalize()}: {note}", colour=MUTED)
         for i, item in enumerate(items[:limit]):
-            right.text(f"{key.capitalize() if i == 0 else '   '}: {item['text']}")
+            lead = f"{key.capitalize()}: " if i == 0 else "  · "
+            right.text(lead + str(item["text"]))
 
     bottom = min(left.y, right.y) - 0.01
     fig.text(0.04, bottom, "JOURNEY", fontsize=9, weight="bold", color=ACCENT)
