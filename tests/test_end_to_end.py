@@ -90,7 +90,7 @@ def test_every_persona_field_is_filled_from_data(demo) -> None:
         assert p["demographics"]["age"]["p25"] <= p["demographics"]["age"]["median"]
         assert p["demographics"]["gender"]
         assert p["traits"] and all(abs(t["z"]) >= 0.25 for t in p["traits"])
-        assert len(p["quotes"]) == 2
+        assert len(p["quotes"]) == 3
         assert p["channels"] and p["categories"]
         # Themes only where a permutation test holds them significant (tests/personas).
         assert all(float(t["p_value"]) < 0.01 for t in p["themes"])
@@ -105,6 +105,43 @@ def test_every_persona_field_is_filled_from_data(demo) -> None:
     assert shares == pytest.approx(1.0, abs=0.01)
     revenue = sum(p["value"]["revenue_share"] for p in personas)
     assert revenue == pytest.approx(1.0, abs=0.01)
+
+
+def test_cards_state_what_defines_the_latent_type_of_each_segment(demo) -> None:
+    # docs/demo-data.md: each type's defining behaviour, as (field, attribute, direction)
+    # of a statement the card of a segment that type dominates must make.
+    defining = {
+        "young_digital": [("goals", "app_share", 1), ("frustrations", "return_rate", 1)],
+        "store_loyalists": [("goals", "store_share", 1)],
+        "value_families": [("goals", "discount_share", 1)],
+        "affluent_professionals": [("goals", "avg_order_value", 1)],
+        "one_time_bargain_hunters": [("objections", "recency_days", 1)],
+    }
+    ws, results, truth = demo
+    joined = _true_person_per_resolved(ws, truth)
+    majority = joined.groupby("person_id")["person_id_true"].agg(lambda s: s.mode().iloc[0])
+    persons = pd.read_parquet(truth / "persons.parquet").set_index("person_id")["type"]
+    members = ws.engine.fetch_df(
+        "SELECT person_id, segment_id FROM segment_membership WHERE run_id = ?",
+        [results["segments"].run_id],
+    )
+    members["type"] = members["person_id"].map(majority).map(persons)
+    checked = 0
+    for p in results["personas"].personas:
+        types = members.loc[members["segment_id"] == p["segment_id"], "type"].value_counts(
+            normalize=True
+        )
+        if types.iloc[0] < 0.5:
+            continue  # no type dominates this segment
+        checked += 1
+        for field, attribute, sign in defining[types.index[0]]:
+            stated = {
+                (s["attribute"], 1 if s["effect"] > 0 else -1)
+                for s in p[field]["statements"]
+                if s["attribute"]
+            }
+            assert (attribute, sign) in stated, (types.index[0], field, p[field])
+    assert checked >= 3
 
 
 def test_quotes_carry_no_personal_data(demo) -> None:

@@ -102,6 +102,28 @@ def test_cdnow_and_telco_run_end_to_end_into_personas(tmp_path: Path) -> None:
         assert segments["orders"].iloc[0] == segments["orders"].max()
         report = (ws.output_dir / "report.html").read_text()
         assert "$" in report and "£" not in report
+        from personify.personas.export import load_personas, to_pdf
+
+        cards = load_personas(ws)
+        for p in cards:
+            # An orders-only company: no birth dates, jobs, towns or texts, and the card says so.
+            assert p["demographics"]["age"] is None
+            assert p["job"]["note"] == "Not in the data: no job title is recorded"
+            assert p["location"]["note"] == "Not in the data: no town is recorded"
+            assert p["empathy_map"]["says"]["note"].startswith("Not in the data")
+            assert not any(w in p["title"] for w in ("Home Investor", "Bargain Hunter"))
+            stages = {s["stage"]: s for s in p["journey"]["stages"]}
+            assert stages["first purchase"]["persons"] == p["size"]["customers"]
+            assert stages["support"]["note"] == "Not in the data"
+        # The persona with most revenue buys most often; its card has the figures in dollars.
+        top = max(cards, key=lambda p: p["value"]["revenue"])
+        assert top["value"]["avg_orders"] == max(p["value"]["avg_orders"] for p in cards)
+        import io
+
+        from pypdf import PdfReader
+
+        text = PdfReader(io.BytesIO(to_pdf(ws, top["persona_id"]))).pages[0].extract_text()
+        assert top["name"] in text and "$" in text
     with _workspace("telco", tmp_path) as ws:
         ws.run()
         churn = ws.engine.fetch_df(
@@ -112,3 +134,25 @@ def test_cdnow_and_telco_run_end_to_end_into_personas(tmp_path: Path) -> None:
         assert churn.max() - churn.min() > 0.2
         cards = list((ws.output_dir / "personas").glob("*.json"))
         assert len(cards) == len(churn)
+        from personify.personas.export import load_personas
+
+        docs = load_personas(ws)
+        # Half the customers are women: the names are not all of one gender.
+        from personify.personas.naming import FIRST_NAMES
+
+        female = {n for (g, _), names in FIRST_NAMES.items() if g == "female" for n in names}
+        assert 0 < sum(p["name"] in female for p in docs) < len(docs)
+        # The segment that churns most says so among its objections, with the churn figure.
+        worst = max(
+            docs,
+            key=lambda p: next(
+                a["segment"] for a in p["attributes"] if a["name"] == "attr_churned"
+            ),
+        )
+        objections = [s["text"] for s in worst["objections"]["statements"]]
+        assert any(t.startswith("Leaves more often: Churned") for t in objections), objections
+        # No orders at all: the purchase stages are not in the data, not "fewer than k".
+        for p in docs:
+            stages = {s["stage"]: s for s in p["journey"]["stages"]}
+            assert stages["first purchase"]["note"] == "Not in the data"
+            assert p["title"] not in ("The Yes Customer", "The No Customer")

@@ -351,6 +351,194 @@ def test_no_personal_value_from_the_files_reaches_a_persona_file(run: Run) -> No
     assert not leaks, leaks
 
 
+def _members(run: Run) -> pd.DataFrame:
+    """Profiles of the segmented persons with their segment, read straight from the tables."""
+    return run.df(
+        """SELECT p.*, m.segment_id FROM profiles p JOIN segment_membership m USING (person_id)
+        WHERE m.run_id = ?""",
+        [run.results["segments"].run_id],
+    )
+
+
+def _type_of_segment(run: Run) -> dict[int, str]:
+    """Each segment's dominant latent type (the truth), through the persons' customer ids."""
+    links = run.df("SELECT record_id, person_id FROM identity_links WHERE source = 'kunden'")
+    kind = {c: p.type for c, p in run.truth.persons.items()}
+    links["type"] = links["record_id"].map(kind)
+    members = _members(run)[["person_id", "segment_id"]].merge(links, on="person_id")
+    return {
+        int(sid): str(group["type"].mode().iloc[0]) for sid, group in members.groupby("segment_id")
+    }
+
+
+def test_cards_state_what_defines_each_latent_type_with_its_evidence(run: Run) -> None:
+    # The generator's types: online_stammkunde buys often online, filial_grosseinkauf buys
+    # large baskets in the store (50-78), app_jung buys in the app (twenties).
+    run.need("personas")
+    types = _type_of_segment(run)
+    by_type = {types[p["segment_id"]]: p for p in run.results["personas"].personas}
+    assert set(by_type) == set(TYPES)
+
+    def texts(p: dict[str, Any], *fields: str) -> str:
+        return " | ".join(s["text"] for f in fields for s in p[f]["statements"])
+
+    store, app_, online = (
+        by_type["filial_grosseinkauf"],
+        by_type["app_jung"],
+        by_type["online_stammkunde"],
+    )
+    assert "Buys in a store" in texts(store, "goals")
+    assert "Shops from the app" in texts(app_, "goals")
+    assert "Shops on the website" in texts(online, "goals")
+    assert "Fills large baskets" in texts(store["empathy_map"], "does")
+    assert store["demographics"]["age"]["median"] > app_["demographics"]["age"]["median"] + 20
+    for p in by_type.values():
+        for name in ("goals", "frustrations", "gains", "objections"):
+            f = p[name]
+            assert f["statements"] or f["note"].startswith("Not in the data")
+            for st in f["statements"]:
+                assert st["evidence"] and st["persons"] >= 10
+                assert st["p_value"] is not None and st["p_value"] < 0.05
+        assert p["job"]["note"] == "Not in the data: no job title is recorded"
+        assert p["location"]["cities"] and p["location"]["country"] == "DE"
+
+
+def test_the_journey_shows_the_segments_own_counts(run: Run) -> None:
+    run.need("personas")
+    members = _members(run)
+    for p in run.results["personas"].personas:
+        mine = members[members["segment_id"] == p["segment_id"]]
+        stages = {s["stage"]: s for s in p["journey"]["stages"]}
+        buyers = int((mine["frequency"] > 0).sum())
+        repeaters = int((mine["frequency"] > 1).sum())
+        assert stages["first purchase"]["persons"] == buyers
+        assert stages["repeat"]["persons"] == repeaters
+        assert stages["repeat"]["conversion"] == pytest.approx(repeaters / buyers, abs=1e-4)
+        gaps = mine.loc[mine["frequency"] > 1, "interpurchase_days_median"]
+        assert stages["repeat"]["median"] == pytest.approx(gaps.median(), abs=0.06)
+        lapsed = int(mine["lifecycle_stage"].isin(["lapsed", "at risk"]).sum())
+        assert stages["lapse"]["persons"] == (lapsed if lapsed >= 10 else None)
+        # No support tickets in Kaufhaus Beispiel's exports: the stage says so.
+        assert stages["support"]["persons"] is None and stages["support"]["note"]
+
+
+def test_persona_names_follow_the_company_language(run: Run) -> None:
+    from personify.personas.naming import FIRST_NAMES, FIRST_NAMES_DE
+
+    run.need("personas")
+    german = {n for names in FIRST_NAMES_DE.values() for n in names}
+    english = {n for names in FIRST_NAMES.values() for n in names} - german
+    for p in run.results["personas"].personas:
+        assert p["name"] in german and p["name"] not in english
+
+
+@pytest.fixture(scope="module")
+def exports(run: Run) -> dict[str, Any]:
+    from personify.personas import export
+
+    run.need("personas")
+    docs = export.load_personas(run.ws)
+    return {
+        "docs": docs,
+        "pdf": export.to_pdf(run.ws),
+        "png": export.to_png(run.ws, docs[0]["persona_id"]),
+        "csv": export.to_csv(run.ws),
+        "json": export.to_json(run.ws),
+        "md": export.to_markdown(run.ws),
+    }
+
+
+def test_the_pdf_has_one_page_per_persona_with_its_name_and_figures(exports) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(exports["pdf"]))
+    docs = exports["docs"]
+    assert len(reader.pages) == len(docs)
+    for page, doc in zip(reader.pages, docs, strict=True):
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        assert (round(width), round(height)) == (595, 842)  # A4 in points
+        text = page.extract_text()
+        assert doc["name"] in text and doc["title"] in text
+        assert f"{doc['size']['customers']:,}".replace(",", ".") in text  # German grouping
+        assert "€" in text and "£" not in text and "$" not in text
+        for s in doc["goals"]["statements"][:2]:
+            assert s["text"][:30] in " ".join(text.split())
+
+
+def test_the_png_card_is_an_a4_image_with_content(exports) -> None:
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(exports["png"]))
+    # A4 (210 x 297 mm) at 110 dpi: 909.4 x 1286.2 pixels
+    assert image.format == "PNG" and image.size == (909, 1286)
+    colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
+    assert colours is not None and len(colours) > 50  # text, bars and avatar, not a blank page
+
+
+def test_csv_and_json_exports_hold_every_persona(exports) -> None:
+    import csv
+    import io
+    import json
+
+    from tests.personas.test_schema import validate
+
+    rows = list(csv.DictReader(io.StringIO(exports["csv"].decode("utf-8"))))
+    docs = exports["docs"]
+    assert [r["name"] for r in rows] == [d["name"] for d in docs]
+    assert [int(r["customers"]) for r in rows] == [d["size"]["customers"] for d in docs]
+    assert all(r["currency"] == "EUR" for r in rows)
+    body = json.loads(exports["json"])
+    assert body["schema"] == "personify.persona-set/v1" and len(body["personas"]) == len(docs)
+    for doc in body["personas"]:
+        validate(doc)
+    md = exports["md"].decode("utf-8")
+    assert all(f"# {d['name']}" in md for d in docs) and "## Journey" in md
+
+
+def test_no_personal_value_reaches_an_export(run: Run, exports) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    values: set[str] = set()
+    for p in run.truth.persons.values():
+        values |= {p.customer_no, p.email, f"{p.first_name} {p.last_name}"}
+        if p.phone_written:
+            values.add(p.phone_written)
+    pdf_text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(exports["pdf"])).pages)
+    texts = {
+        "pdf": pdf_text,
+        **{k: exports[k].decode("utf-8") for k in ("csv", "json", "md")},
+    }
+    leaks = {k: [v for v in values if v in text][:3] for k, text in texts.items()}
+    assert not any(leaks.values()), leaks
+
+
+def test_personas_show_and_export_from_the_cli(run: Run, tmp_path: Path) -> None:
+    run.need("personas")
+    doc = run.results["personas"].personas[0]
+    shown = CliRunner().invoke(app, ["personas", "show", doc["name"], "-w", str(run.ws.path)])
+    assert shown.exit_code == 0, shown.output
+    assert doc["name"] in shown.output and "Journey" in shown.output
+    missing = CliRunner().invoke(app, ["personas", "show", "Nobody", "-w", str(run.ws.path)])
+    assert missing.exit_code == 1 and "no persona 'Nobody'" in missing.output
+    for fmt in ("pdf", "csv", "json", "md", "png"):
+        target = tmp_path / ("cards" if fmt == "png" else f"personas.{fmt}")
+        result = CliRunner().invoke(
+            app,
+            ["personas", "export", "--format", fmt, "--to", str(target), "-w", str(run.ws.path)],
+        )
+        assert result.exit_code == 0, result.output
+        files = sorted(target.glob("*.png")) if fmt == "png" else [target]
+        assert len(files) == (len(run.results["personas"].personas) if fmt == "png" else 1)
+        assert all(f.stat().st_size > 500 for f in files)
+    assert (tmp_path / "personas.pdf").read_bytes().startswith(b"%PDF")
+
+
 def test_survey_comments_are_scrubbed_before_a_card_could_quote_them(run: Run) -> None:
     """Cards quote few texts, so the check above passes by luck as much as by design:
     here every comment goes through the scrubbing the personas stage applies to each

@@ -322,12 +322,9 @@ def segments(workspace: WorkspaceOpt) -> None:
     console.print(f"run {r.run_id}: k={r.k}, silhouette {r.silhouette:.3f}")
 
 
-@app.command()
-def personas(workspace: WorkspaceOpt) -> None:
-    """Write a persona per segment (JSON, Markdown) and the HTML report."""
-    with _errors(), Workspace(workspace) as ws:
-        r = _stage(ws, "personas")
-        _print_personas(r)
+from personify._cli_personas import personas_app  # noqa: E402 (after the helpers it uses)
+
+app.add_typer(personas_app, name="personas")
 
 
 @app.command()

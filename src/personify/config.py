@@ -471,7 +471,12 @@ class SegmentsConfig(_Model):
 
 
 class PersonasConfig(_Model):
-    quotes_per_persona: Annotated[int, Field(ge=0, le=10)] = 2
+    quotes_per_persona: Annotated[int, Field(ge=0, le=10)] = 3
+    k_anonymity: Annotated[int, Field(ge=2, le=1000)] = Field(
+        default=10,
+        description="A value on a card drawn from fewer members than this is not shown; "
+        "a segment smaller than this gets no persona",
+    )
     output_dir: str = "output"
     seed: int = 7
 

@@ -60,10 +60,67 @@ MINIMAL: dict[str, Any] = {
     "acquisition": [],
     "themes": [],
     "quotes": [],
+    **{
+        f: {"statements": [], "note": "Not in the data"}
+        for f in ("goals", "frustrations", "gains", "objections")
+    },
+    "empathy_map": {
+        **{f: {"statements": [], "note": "Not in the data"} for f in ("says", "thinks", "does")},
+        "feels": {"statements": [], "note": "Not in the data"},
+        "pains": [],
+        "gains": [],
+    },
+    "journey": {"members": 60, "stages": [], "note": "Not in the data"},
+    "narrative": {"text": "Ana stands for about 60 customers.", "generated_by": "template"},
+    "job": {"titles": [], "families": [], "note": "Not in the data: no job title is recorded"},
+    "household": {"marital_status": [], "flags": [], "note": "Not in the data"},
+    "location": {"country": None, "cities": [], "note": "Not in the data"},
+    "confidence": {
+        f: "none"
+        for f in (
+            "size",
+            "demographics",
+            "traits",
+            "goals",
+            "frustrations",
+            "gains",
+            "objections",
+            "empathy_map",
+            "journey",
+            "job",
+            "household",
+            "location",
+        )
+    },
     "evidence": {
         k: "from the data"
-        for k in ("size", "demographics", "traits", "themes", "quotes", "value", "channels")
+        for k in (
+            "size",
+            "demographics",
+            "traits",
+            "themes",
+            "quotes",
+            "value",
+            "channels",
+            "goals",
+            "frustrations",
+            "gains",
+            "objections",
+            "empathy_map",
+            "journey",
+        )
     },
+}
+
+STATEMENT = {
+    "text": "Agrees more than others that 'price matters most': 4.2 vs 3.1 on 1-5",
+    "basis": "survey",
+    "attribute": "scale_price",
+    "evidence": "scale_price: 50 members vs 200 others, Welch's t-test",
+    "persons": 50,
+    "p_value": 0.001,
+    "effect": 0.8,
+    "confidence": "medium",
 }
 
 
@@ -80,6 +137,12 @@ def test_a_card_with_nothing_but_its_size_is_valid() -> None:
         (("channels",), [{"channel": "desktop", "share": 0.5}]),
         (("schema",), "personify.persona/v2"),
         (("email",), "someone@example.com"),  # no field of its own
+        # an empty field must say why; a statement needs its evidence and a tested p-value
+        (("goals",), {"statements": [], "note": None}),
+        (("goals",), {"statements": [{**STATEMENT, "evidence": ""}], "note": None}),
+        (("gains",), {"statements": [{**STATEMENT, "p_value": 0.3}], "note": None}),
+        (("objections",), {"statements": [{**STATEMENT, "confidence": "certain"}], "note": None}),
+        (("confidence", "goals"), "very high"),
     ],
 )
 def test_documents_that_break_the_contract_are_rejected(path: tuple[str, ...], value: Any) -> None:
@@ -90,6 +153,12 @@ def test_documents_that_break_the_contract_are_rejected(path: tuple[str, ...], v
     target[path[-1]] = value
     with pytest.raises(jsonschema.ValidationError):
         validate(doc)
+
+
+def test_a_field_with_tested_statements_is_valid() -> None:
+    doc = copy.deepcopy(MINIMAL)
+    doc["goals"] = {"statements": [STATEMENT], "note": None}
+    validate(doc)
 
 
 def test_a_missing_field_is_rejected() -> None:

@@ -16,6 +16,23 @@ from personify.privacy import scrub_text
         ("Still waiting. Thanks - Tom Hardy", "Tom"),
         ("Hello, my name is Priya and my parcel is lost", "Priya"),
         ("see www.example.com/track?id=9", "example"),
+        # planted-detail forms the persona cards once kept (tests/privacy/test_planted.py)
+        ("Please send it to 221B Baker Street, London.", "221B Baker"),
+        ("Deliver to 12 Church Lane please", "12 Church"),
+        ("Lieferung an Hauptstraße 12 in Köln", "Hauptstraße 12"),
+        ("My date of birth is 05/02/1985.", "05/02/1985"),
+        ("I was born on 12 March 1979 in Leeds", "12 March 1979"),
+        ("DOB: 1985-02-05", "1985-02-05"),
+        ("my NI number is QQ 12 34 56 C", "34 56"),
+        ("NI AB123456C for the form", "AB123456C"),
+        ("SSN 123-45-6789 on file", "6789"),
+        ("Not happy. Regards, JANE Williams", "Williams"),
+        ("Still broken. thanks, timthy", "timthy"),
+        ("The order came late. Thanks. Calvin from Glasgow", "Calvin"),
+        ("Refund me. Raagini Porter Raagini from London", "Porter"),
+        ("Lovely. Joan from Newcastle upon Tyne", "Joan"),
+        ("Looking forward to hearing from you. Onver Clarke", "Onver"),
+        ("It is quite urgent. Thak you, Julie", "Julie"),
     ],
 )
 def test_personal_data_is_removed(text: str, secret: str) -> None:
@@ -29,6 +46,12 @@ def test_personal_data_is_removed(text: str, secret: str) -> None:
         "Delivered on 2024-05-01 at 10:30, three days late",
         "It cost 1,299.99 and took 14 days",
         "Order 12345 arrived broken",
+        "Delivered 12/03/2024, well packed",  # a date of this century is no birth date
+        "I bought Green Tea from Yogi Tea",
+        "Fast delivery. Nothing from Amazon",
+        "I waited 3 weeks. Thanks, again",
+        "Size 12 fits well",
+        "Bring 2 cups of water to a boil",  # "Bring" is no street ending in -ring
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:

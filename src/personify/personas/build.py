@@ -21,6 +21,8 @@ from personify.errors import StageError
 from personify.formatting import NumberFormat, number_format
 from personify.ingest._readers import quote_ident, quote_literal
 from personify.ingest.kinds import KINDS
+from personify.personas.card import CardFields, Q, journey_stages, narrative
+from personify.personas.evidence import distinguishing
 from personify.personas.naming import make_title, pick_name
 from personify.personas.themes import ALPHA, segment_voices
 from personify.profiles.custom import TIME_COLUMNS
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
     from personify.workspace import Workspace
 
 SCHEMA = "personify.persona/v1"
-MIN_GROUP = 5  # a demographic value shared by fewer members is not shown (k-anonymity)
 MIN_TRAIT_Z = 0.25
 TEXTS_PER_SEGMENT = 1500
 CATEGORICAL = {
@@ -84,12 +85,84 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+YES = {"yes", "true", "y", "ja", "oui", "si", "sí"}
+NO = {"no", "false", "n", "nein", "non"}
+GENDERS = {
+    **dict.fromkeys(("female", "f", "woman", "w", "weiblich", "frau", "femme"), "female"),
+    **dict.fromkeys(("male", "m", "man", "männlich", "mann", "homme"), "male"),
+}
+
+
+def _gender(shares: list[dict[str, Any]] | None, used: list[str], sid: int) -> str | None:
+    """The segment's gender when it clearly has one (60% or more); else the one the set has
+    named fewer personas after so far, so a 50/50 company does not get only men."""
+    if not shares:
+        return None
+    top = shares[0]
+    value = GENDERS.get(str(top["value"]).strip().lower())
+    if value and top["share"] >= 0.6:
+        return value
+    f, m = used.count("female"), used.count("male")
+    if f == m:
+        return "female" if sid % 2 else "male"
+    return "female" if f < m else "male"
+
+
+def _level(n: int) -> str:
+    return "high" if n >= 100 else "medium" if n >= 30 else "low"
+
+
+def _confidences(
+    size: int,
+    age: Any,
+    demo: dict[str, Any],
+    traits: list[dict[str, Any]],
+    card: dict[str, Any],
+    voice: Any,
+) -> dict[str, str]:
+    """A confidence level per field: from the persons behind it and, for reasoned fields,
+    the best of their statements' levels; 'none' where the field has nothing."""
+    rank = {"none": 0, "low": 1, "medium": 2, "high": 3}
+
+    def best(statements: list[dict[str, Any]]) -> str:
+        if not statements:
+            return "none"
+        return max((s["confidence"] for s in statements), key=rank.__getitem__)
+
+    out = {
+        "size": _level(size),
+        "demographics": _level(size) if (age or any(demo.values())) else "none",
+        "traits": _level(size) if traits else "none",
+        "themes": _level(voice.texts) if voice and voice.themes else "none",
+        "quotes": "low" if voice and voice.quotes else "none",
+    }
+    for name in ("goals", "frustrations", "gains", "objections"):
+        out[name] = best(card[name]["statements"])
+    empathy = [
+        s
+        for key in ("says", "thinks", "does", "feels")
+        for s in card["empathy_map"][key]["statements"]
+    ]
+    out["empathy_map"] = best(empathy)
+    shown = [s["persons"] for s in card["journey"]["stages"] if s["persons"]]
+    out["journey"] = _level(max(shown)) if shown else "none"
+    out["job"] = _level(size) if card["job"]["titles"] else "none"
+    out["household"] = (
+        _level(size)
+        if card["household"]["marital_status"] or card["household"]["flags"]
+        else "none"
+    )
+    out["location"] = _level(size) if card["location"]["cities"] else "none"
+    return out
+
+
 class PersonaBuilder:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         locale = workspace.config.locale
         self.numbers = number_format(locale.currency, locale.language)
         self.catalogue = Catalogue(workspace.config)
+        self.k = workspace.config.personas.k_anonymity
 
     def run(self, *, progress: ProgressFn = no_progress, write_files: bool = True) -> PersonaResult:
         ws, engine = self.workspace, self.workspace.engine
@@ -126,31 +199,107 @@ class PersonaBuilder:
         categorical = self._categorical(members)
         attributes = self._attributes(members, means, pop)
         acquisition = self._shares(members, "acquisition_channel", 4)
+        dist = distinguishing(ws, run_id)
+        journeys = self._journey(members)
+        people = {
+            "job_title": self._shares(members, "job_title", 3),
+            "job_title_all": self._shares(members, "job_title", 50),
+            "city": self._shares(members, "city", 3),
+            "marital_status": self._shares(members, "marital_status", 3),
+        }
+        anyone = {c: self._has_values(c) for c in ("job_title", "city")}
+        churn = ws.config.profiles.churn
+        fields = CardFields(
+            catalogue=self.catalogue,
+            numbers=self.numbers,
+            k=self.k,
+            churn_attribute=None
+            if churn is None
+            else churn.label
+            if churn.label.startswith("attr_")
+            else f"attr_{churn.label}",
+            country=ws.config.locale.country,
+        )
         progress("what customers write", 0.4)
         voices = segment_voices(
             self._texts(run_id),
             quotes_per_segment=ws.config.personas.quotes_per_persona,
             region=ws.config.locale.country,
+            k=self.k,
         )
         progress("write personas", 0.8)
         personas: list[dict[str, Any]] = []
         taken: set[str] = set()
+        genders: list[str] = []
         for seg in segments.itertuples():
             sid = int(seg.segment_id)
-            traits = self._traits(means.loc[sid], pop, numeric)
+            if int(seg.size) < self.k:
+                continue  # k-anonymity: no persona of fewer than k customers
+            seg_dist = dist[dist["segment_id"] == sid]
+            real = set(fields.significant(seg_dist)["attribute"])
+            traits = [t for t in self._traits(means.loc[sid], pop, numeric) if t["feature"] in real]
             # No birth dates (an orders-only company): no ages, not a crash.
-            q = ages.loc[sid, "q"] if sid in ages.index and ages.loc[sid, "n_age"] else None
+            q = (
+                ages.loc[sid, "q"]
+                if sid in ages.index and ages.loc[sid, "n_age"] >= self.k
+                else None
+            )
             median_age = float(q[1]) if q is not None else None
             demo = categorical.get(sid, {})
-            gender = demo.get("gender", [{}])[0].get("value") if demo.get("gender") else None
-            name = pick_name(gender, median_age, key=f"{run_id}:{sid}", taken=taken)
+            gender = _gender(demo.get("gender"), genders, sid)
+            genders.append(gender or "")
+            name = pick_name(
+                gender,
+                median_age,
+                key=f"{run_id}:{sid}",
+                taken=taken,
+                language=ws.config.locale.language,
+            )
             taken.add(name)
             buys = not _missing(means.loc[sid].get("frequency")) and means.loc[sid]["frequency"] > 0
+            noun, lead = self._title_words(fields.significant(seg_dist), buys)
             title = make_title(
                 [(t["feature"], t["z"]) for t in traits],
                 default="Shopper" if buys else "Customer",
+                noun=noun,
+                lead=lead,
             )
             voice = voices.get(sid)
+            seg_channels = [
+                {"channel": ch, "share": round(float(means.loc[sid][f"{ch}_share"]), 4)}
+                for ch in ("web", "app", "store")
+                if f"{ch}_share" in means.columns and not pd.isna(means.loc[sid][f"{ch}_share"])
+            ]
+            seg_acq = [
+                {"channel": a["value"], "share": a["share"]} for a in acquisition.get(sid, [])
+            ]
+            card = fields.build(
+                seg_dist,
+                voice,
+                {},
+                fields.people(
+                    {
+                        **{key: v.get(sid, []) for key, v in people.items()},
+                        "city_any": anyone["city"],
+                        "job_any": anyone["job_title"],
+                    },
+                    seg_dist,
+                ),
+            )
+            pains = {
+                "support": [
+                    s["text"] for s in card["frustrations"]["statements"] if s["basis"] == "voice"
+                ][:2],
+                "lapse": [s["text"] for s in card["objections"]["statements"]][:2],
+            }
+            card["journey"] = journey_stages(
+                journeys.loc[sid] if sid in journeys.index else pd.Series({"members": seg.size}),
+                k=self.k,
+                fmt=self.numbers,
+                acquisition=seg_acq,
+                channels=seg_channels,
+                pains=pains,
+            )
             personas.append(
                 self._document(
                     run_id,
@@ -168,6 +317,7 @@ class PersonaBuilder:
                     ],
                     voice,
                     attributes.get(sid, {}),
+                    card,
                 )
             )
         personas.sort(key=lambda p: (p["negative"], p["segment_id"]))
@@ -200,6 +350,94 @@ class PersonaBuilder:
         return PersonaResult(run_id, personas, ws.output_dir, report)
 
     # -- pieces ------------------------------------------------------------------------------
+    def _has_values(self, column: str) -> bool:
+        engine = self.workspace.engine
+        if column not in set(engine.columns("profiles")):
+            return False
+        return bool(engine.scalar(f"SELECT count({quote_ident(column)}) FROM profiles"))
+
+    def _journey(self, members: str) -> pd.DataFrame:
+        """Per segment: members at each journey stage and the stage's median figure."""
+        engine = self.workspace.engine
+        have = set(engine.columns("profiles"))
+
+        def flag(name: str, condition: str, need: str) -> str:
+            if need not in have:
+                return f"CAST(NULL AS BIGINT) AS {name}"
+            return f"sum(CASE WHEN {condition} THEN 1 ELSE 0 END) AS {name}"
+
+        def median(name: str, value: str, condition: str, need: str) -> str:
+            if need not in have or value.split(" ")[0] not in have:
+                return f"CAST(NULL AS DOUBLE) AS {name}"
+            q = engine.quantiles(f"CASE WHEN {condition} THEN CAST({value} AS DOUBLE) END", [0.5])
+            return f"{q} AS {name}"
+
+        lapsed = "lifecycle_stage IN ('lapsed', 'at risk')"
+        parts = [
+            "count(*) AS members",
+            "count(acquisition_channel) AS acquired"
+            if "acquisition_channel" in have
+            else "CAST(NULL AS BIGINT) AS acquired",
+            flag("visited", "web_sessions > 0", "web_sessions"),
+            flag("buyers", "frequency > 0", "frequency"),
+            flag("repeaters", "frequency > 1", "frequency"),
+            flag("supported", "tickets > 0", "tickets"),
+            flag("lapsed", lapsed, "lifecycle_stage"),
+            median("median_sessions", "web_sessions", "web_sessions > 0", "web_sessions"),
+            median("median_gap_days", "interpurchase_days_median", "frequency > 1", "frequency"),
+            median("median_tickets", "tickets", "tickets > 0", "tickets"),
+            median("median_recency_days", "recency_days", lapsed, "lifecycle_stage"),
+        ]
+        df = engine.fetch_df(
+            f"SELECT segment_id, {', '.join(parts)} FROM {members} GROUP BY segment_id"
+        ).set_index("segment_id")
+        for col in df.columns:
+            # A stage nobody in the workspace reached is not in the data (Telco: no orders).
+            if not col.startswith("median_") and col != "members" and not df[col].fillna(0).any():
+                df[col] = None
+            if col.startswith("median_"):
+                df[col] = [
+                    v[0] if isinstance(v, list | tuple) or hasattr(v, "__len__") else v
+                    for v in df[col]
+                ]
+        return df
+
+    def _title_words(self, sig: pd.DataFrame, buys: bool) -> tuple[str | None, str | None]:
+        """A noun from the company's own vocabulary and a leading word for lapsed segments.
+
+        The noun: the category the segment buys most above everyone's share ('Garden Buyer'),
+        else the value of a declared attribute most of the segment shares and others less
+        ('Month-to-month Customer'). Lapsed or at-risk members in the majority: 'Lapsed'."""
+        noun = lead = None
+        up = sig[sig["effect"] > 0]
+        cats = up[up["attribute"].str.startswith(CATEGORY_PREFIX) & (up["kind"] != "category")]
+        cats = cats[cats["segment"] >= 1.3 * cats["population"]]
+        if not cats.empty:
+            best = cats.sort_values("effect", ascending=False).iloc[0]
+            name = str(best["attribute"])[len(CATEGORY_PREFIX) :].replace("_", " ")
+            noun = f"{name.title()} Buyer"
+        if noun is None:
+            declared = up[
+                (up["kind"] == "category")
+                & up["attribute"].isin(list(self.catalogue.attributes))
+                & (up["segment"] >= 0.5)
+            ]
+            if not declared.empty:
+                best = declared.sort_values("effect", ascending=False).iloc[0]
+                value = str(best["value"])
+                label = self.catalogue.attributes[str(best["attribute"])].label
+                who = "Buyer" if buys else "Customer"
+                if value.lower() in YES:  # "Yes" alone says nothing: the label does
+                    noun = f"{label} {who}"
+                elif value.lower() in NO:
+                    noun = f"No-{label.replace(' ', '-')} {who}"
+                elif len(value) <= 24:
+                    noun = f"{value} {who}"
+        life = up[(up["attribute"] == "lifecycle_stage") & up["value"].isin(["lapsed", "at risk"])]
+        if not life.empty and float(life["segment"].sum()) >= 0.5:
+            lead = "Lapsed"
+        return noun, lead
+
     def _numeric_features(self) -> list[str]:
         """Numeric profile columns, and booleans (their mean is a share)."""
         rows = self.workspace.engine.column_types("profiles")
@@ -302,7 +540,7 @@ class PersonaBuilder:
         return [
             {"value": str(r.value), "share": round(float(r.share), 4)}
             for r in df.itertuples()
-            if r.n >= MIN_GROUP
+            if r.n >= self.k
         ]
 
     def _traits(self, seg: pd.Series, pop: pd.Series, numeric: list[str]) -> list[dict[str, Any]]:
@@ -349,7 +587,7 @@ class PersonaBuilder:
         )
         out: dict[int, list[dict[str, Any]]] = {}
         for row in df.itertuples():
-            if row.n >= MIN_GROUP:
+            if row.n >= self.k:
                 out.setdefault(int(row.segment_id), []).append(
                     {"value": str(row.value), "share": round(float(row.share), 4)}
                 )
@@ -371,8 +609,8 @@ class PersonaBuilder:
         ws = self.workspace
         if ws.engine.has_table("voice_texts"):
             return ws.engine.fetch_df(
-                f"""SELECT segment_id, text, source, date, sentiment, true AS scrubbed
-                FROM (SELECT m.segment_id, v.text, v.kind AS source,
+                f"""SELECT segment_id, text, source, date, sentiment, person_id, true AS scrubbed
+                FROM (SELECT m.segment_id, v.text, v.kind AS source, v.person_id,
                              CAST(v.date AS TIMESTAMP) AS date, v.sentiment, v.record_id,
                              row_number() OVER (PARTITION BY m.segment_id
                                  ORDER BY {ws.engine.sample_key("v.source || v.record_id")},
@@ -404,16 +642,17 @@ class PersonaBuilder:
             date = f"r.{TIME_COLUMNS[kind]}" if kind in TIME_COLUMNS else "NULL::TIMESTAMP"
             parts.append(
                 f"""SELECT m.segment_id, {text} AS text, {quote_literal(label)} AS source,
-                    CAST({date} AS TIMESTAMP) AS date, CAST(r.{rid} AS VARCHAR) AS record_id
+                    CAST({date} AS TIMESTAMP) AS date, CAST(r.{rid} AS VARCHAR) AS record_id,
+                    l.person_id
                 FROM raw_{name} r JOIN identity_links l
                   ON l.source = '{name}' AND l.record_id = CAST(r.{rid} AS VARCHAR)
                 JOIN segment_membership m ON m.person_id = l.person_id
                   AND m.run_id = '{run_id}'"""
             )
         if not parts:
-            return pd.DataFrame(columns=["segment_id", "text", "source", "date"])
+            return pd.DataFrame(columns=["segment_id", "text", "source", "date", "person_id"])
         return ws.engine.fetch_df(
-            f"""SELECT segment_id, text, source, date FROM ({" UNION ALL ".join(parts)})
+            f"""SELECT segment_id, text, source, date, person_id FROM ({" UNION ALL ".join(parts)})
             WHERE text IS NOT NULL
             QUALIFY row_number() OVER (PARTITION BY segment_id
                 ORDER BY {ws.engine.sample_key("source || record_id")}, source, record_id)
@@ -435,6 +674,7 @@ class PersonaBuilder:
         acquisition: list[dict[str, Any]],
         voice: Any,
         declared: dict[str, list[dict[str, Any]]],
+        card: dict[str, Any],
     ) -> dict[str, Any]:
         sid = int(seg.segment_id)
         channels: list[dict[str, Any]] = [
@@ -518,10 +758,13 @@ class PersonaBuilder:
             "acquisition": acquisition,
             "themes": voice.themes if voice else [],
             "quotes": voice.quotes if voice else [],
+            **card,
+            "narrative": narrative(name, description, card),
+            "confidence": _confidences(int(seg.size), age, demo, traits, card, voice),
             "evidence": {
                 "size": f"segment {sid} of run {run_id}: {int(seg.size):,} customers",
                 "demographics": "profiles of the segment's members; values shared by fewer than "
-                f"{MIN_GROUP} members are not shown",
+                f"{self.k} members are not shown",
                 "traits": "segment average vs all segmented customers; shown when at least "
                 f"{MIN_TRAIT_Z} standard deviations apart",
                 "themes": f"TF-IDF terms the segment uses more than others, from {texts:,} "
@@ -534,6 +777,21 @@ class PersonaBuilder:
                 "channels": "share of the members' purchases whose channel is recorded"
                 if channels
                 else "no channel is recorded for the members' purchases",
+                "goals": "survey scales the segment agrees with more than the rest, and "
+                "behaviour that shows what they seek; each statement says its test",
+                "frustrations": "complaint themes (negative mean sentiment), support, returns "
+                "and ratings where the segment differs from the rest",
+                "gains": "themes they speak well of, higher ratings and sentiment",
+                "objections": "negative review themes, unsubscribes, churn and lapse where "
+                "the segment differs from the rest",
+                "empathy_map": "says: themes and quotes; thinks: survey scales; does: "
+                "behaviour and declared attributes; feels: sentiment, ratings, satisfaction",
+                "journey": "members at each stage from their profiles: acquisition channel, "
+                "web or app sessions, purchases, repeat purchases, support tickets, lifecycle "
+                "stage; medians over the members at the stage",
+                "significance": f"every statement rests on a difference between the segment "
+                f"and the rest with Benjamini-Hochberg corrected p < {Q} over all of the run's "
+                f"tests, and on at least {self.k} members",
             },
         }
 

@@ -30,7 +30,14 @@ from matplotlib.figure import Figure
 
 from personify.formatting import DASH, number_format
 
-__all__ = ["RenderedOutputs", "avatar_svg", "format_value", "md_escape", "write_outputs"]
+__all__ = [
+    "RenderedOutputs",
+    "avatar_svg",
+    "format_value",
+    "markdown_card",
+    "md_escape",
+    "write_outputs",
+]
 
 _TEMPLATES = "personas/templates"
 _DASH = DASH
@@ -248,6 +255,15 @@ def _finite(obj: Any) -> Any:
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8", newline="\n")
     return path
+
+
+def markdown_card(doc: dict[str, Any], *, currency: str | None = None, language: str = "en") -> str:
+    """One persona's Markdown card (as ``personas/<slug>.md`` holds it)."""
+    slug = _safe_slug(doc, 0)
+    _, md_env = _environments(currency, language)
+    return md_env.get_template("persona.md.j2").render(
+        p=doc, slug=_Raw(slug), avatar=_Raw(f"{slug}.svg")
+    )
 
 
 def write_outputs(

@@ -34,7 +34,7 @@ SENTIMENT_SPLIT = 0.05  # above: a positive text, below its negative: a negative
 
 @dataclass(frozen=True)
 class SegmentVoice:
-    themes: list[dict[str, float | str]]
+    themes: list[dict[str, Any]]
     quotes: list[dict[str, str]]
     texts: int
     candidates: int = 0  # terms tested; themes are those that passed
@@ -46,9 +46,11 @@ def segment_voices(
     quotes_per_segment: int,
     themes_per_segment: int = 8,
     region: str | None = None,
+    k: int = 1,
 ) -> dict[int, SegmentVoice]:
     """``texts``: columns segment_id, text, source, date, and optionally sentiment
-    (-1..1) and scrubbed (already free of personal data). A voice per segment present."""
+    (-1..1), person_id and scrubbed (already free of personal data). A voice per segment
+    present. A theme used by fewer than ``k`` persons (texts, without person_id) is not kept."""
     texts = texts.dropna(subset=["text"])
     texts = texts[texts["text"].str.len() >= 20].reset_index(drop=True)
     if texts.empty:
@@ -84,16 +86,33 @@ def segment_voices(
         ]
         p = _permutation_p(matrix, rows, candidates, rng) if candidates else np.array([])
         passed = [i for i, pv in zip(candidates, p, strict=True) if pv < ALPHA]
-        top = _drop_nested(passed, terms)[:themes_per_segment]
-        themes: list[dict[str, float | str]] = [
-            {
-                "term": str(terms[i]),
-                "score": round(float(lift[i]), 4),
-                "p_value": float(pv),
-            }
-            for i in top
-            for pv in [p[candidates.index(i)]]
-        ]
+        seg_texts = texts.iloc[rows]
+        sub = matrix[rows]
+        themes: list[dict[str, Any]] = []
+        top: list[int] = []
+        for i in _drop_nested(passed, terms):
+            if len(top) >= themes_per_segment:
+                break
+            uses = seg_texts.iloc[sub[:, i].nonzero()[0]]
+            persons = uses["person_id"].nunique() if "person_id" in uses else len(uses)
+            if persons < k:  # k-anonymity: a term from fewer than k writers is not shown
+                continue
+            top.append(i)
+            tone = uses["sentiment"].astype(float)
+            themes.append(
+                {
+                    "term": str(terms[i]),
+                    "score": round(float(lift[i]), 4),
+                    "p_value": float(p[candidates.index(i)]),
+                    "texts": len(uses),
+                    "persons": int(persons),
+                    "sentiment": None if tone.isna().all() else round(float(tone.mean()), 3),
+                    "negative_share": None
+                    if tone.isna().all()
+                    else round(float((tone < -SENTIMENT_SPLIT).mean()), 3),
+                    "source": str(uses["source"].mode().iloc[0]),
+                }
+            )
         if top:  # the texts that carry the themes most
             weight = np.asarray(matrix[rows][:, top].sum(axis=1)).ravel()
         else:  # no theme: the segment's most typical texts (nearest its mean)

@@ -25,6 +25,36 @@ UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE
 # Long digit runs: card, loyalty, order or account numbers.
 LONG_NUMBER = re.compile(r"\b(?:[A-Z]{1,3}[- ]?)?\d(?:[ /-]?\d){8,}\b")
 CARD = re.compile(r"\b[A-Z]{1,3}[- ]?\d{6,}\b")
+# UK national insurance numbers (AB 12 34 56 C) and US social security numbers (123-45-6789).
+NI_NUMBER = re.compile(r"\b[A-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b")
+SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
+_MONTHS = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|januar|februar|märz|mai|"
+    r"juni|juli|oktober|dezember"
+)
+_DATE = (
+    rf"(?:\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}|\d{{4}}-\d{{1,2}}-\d{{1,2}}|"
+    rf"\d{{1,2}}(?:st|nd|rd|th)?\.?\s+(?i:{_MONTHS})\.?,?\s+\d{{4}}|"
+    rf"(?i:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})"
+)
+# A date said to be a birth date, and any numeric date of a year a customer is born in
+# (before 2006): an order or delivery date of this century stays.
+BIRTH_DATE = re.compile(
+    rf"(?i:\b(?:date\s+of\s+birth|birth\s*date|birthday|born(?:\s+on)?|d\.?o\.?b\.?|"
+    rf"geburtsdatum|geboren(?:\s+am)?|geb\.))(\s*(?::|is|was|-)?\s*){_DATE}"
+)
+OLD_DATE = re.compile(r"\b\d{1,2}[./-]\d{1,2}[./-](?:18|19|200[0-5])\d{0,1}\d?\b")
+# Street addresses: "221B Baker Street", "12 Church Lane", "Hauptstraße 5", "rue de la Paix 3".
+_STREET_TYPES = (
+    r"street|st|road|rd|lane|ln|avenue|ave|close|drive|dr|way|court|ct|place|pl|crescent|"
+    r"terrace|gardens|grove|hill|square|sq|row|mews|parade|walk|boulevard|blvd"
+)
+ADDRESS = re.compile(
+    rf"\b\d{{1,4}}[A-Za-z]?,?\s+(?:[A-Z][a-z'-]+\s+){{1,3}}(?i:{_STREET_TYPES})\b\.?"
+    rf"|\b[A-ZÄÖÜ][a-zäöüß-]{{2,}}(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm)"
+    rf"\s+\d{{1,4}}[a-z]?\b"
+)
 DATE_LIKE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$")
 # A capitalised word in any Latin script (Müller, Łukasz, Ólafsdóttir, O'Brien).
 _LOWER = r"[a-zß-öø-ÿā-ž']"
@@ -34,6 +64,7 @@ NAME = rf"{_WORD}(?:\s+{_WORD})?"
 # Sign-offs and introductions in the languages companies most often write to us in.
 _SIGN_OFFS = (
     r"(?:kind\s+)?regards|thanks|thank\s+you|cheers|best|sincerely|yours(?:\s+truly)?|"
+    r"thak\s+you|thankyou|thanx|thnx|thx|thnks|"  # typed in a hurry
     r"many\s+thanks|ta|"
     r"(?:viele|liebe|beste|herzliche|freundliche)\s+gr(?:ü|ue)(?:ß|ss)e|"
     r"mit\s+freundlichen\s+gr(?:ü|ue)(?:ß|ss)en|gr(?:ü|ue)(?:ß|ss)e|gru(?:ß|ss)|lg|mfg|"
@@ -42,7 +73,9 @@ _SIGN_OFFS = (
     r"saludos|un\s+saludo|gracias|atentamente|"
     r"groeten|met\s+vriendelijke\s+groet|distinti\s+saluti|cordiali\s+saluti|grazie"
 )
-SIGN_OFF = re.compile(rf"\b((?i:{_SIGN_OFFS}))([,!.]?\s*-?\s*){NAME}\s*$")
+# After a sign-off a name may be written in capitals ("Regards, JANE Williams").
+_SIGNED = rf"(?:{_WORD}|[A-Z]{{2,}})(?:\s+(?:{_WORD}|[A-Z]{{2,}}))?"
+SIGN_OFF = re.compile(rf"\b((?i:{_SIGN_OFFS}))([,!.]?\s*-?\s*){_SIGNED}\s*$")
 _INTROS = (
     r"my name is|this is|i am|i'm|mein name ist|ich bin|ich hei(?:ß|ss)e|je m'appelle|"
     r"je suis|me llamo|mi nombre es|soy|mi chiamo|ik ben|mijn naam is"
@@ -62,6 +95,9 @@ LOWER_SIGN_OFF = re.compile(rf"\b((?i:{_SIGN_OFFS}))([,!.]?\s*-?\s*)([a-z]{{2,}}
 # A bare name closing the text after a sentence ("... Will buy again. Bob").
 TRAILING_NAME = re.compile(rf"([.!?]\s+|\n\s*)({_WORD}(?:\s+{_WORD})?)\s*$")
 FROM_PLACE = re.compile(rf"\b({_WORD})\s+from\s+({_WORD}(?:\s+{_WORD})?)")
+# "... Thanks. Calvin from Glasgow", "Raagini Porter Raagini from London" closing a text.
+_PLACE = rf"{_WORD}(?:\s+(?:[a-z]{{1,4}}\s+)?{_WORD}){{0,3}}"  # Newcastle upon Tyne
+END_FROM_PLACE = re.compile(rf"((?:{_WORD}\s+){{0,3}})({_WORD})\s+from\s+({_PLACE})\s*[.!]?\s*$")
 # Signatures typed in lower case at the very end: "... patrick morgan", "mary from bath".
 LOWER_TAIL = re.compile(r"(\s)([a-z]{2,})(\s+from)?\s+([a-z'-]{2,})\s*$")
 
@@ -72,6 +108,13 @@ def scrub_text(text: str, *, region: str = "GB") -> str:
         return text
     out = EMAIL.sub("[email]", text)
     out = URL.sub("[link]", out)
+    out = NI_NUMBER.sub("[number]", out)
+    out = SSN.sub("[number]", out)
+    out = BIRTH_DATE.sub(
+        lambda m: m.group(0)[: m.start(1) - m.start(0)] + m.group(1) + "[date]", out
+    )
+    out = OLD_DATE.sub("[date]", out)
+    out = ADDRESS.sub("[address]", out)
     out = CARD.sub("[number]", out)
     # Replace from the end so earlier offsets stay valid.
     # POSSIBLE, not VALID: reserved ranges (07700 900xxx) and typos are still someone's number.
@@ -86,16 +129,23 @@ def scrub_text(text: str, *, region: str = "GB") -> str:
     out = SIGN_OFF.sub(lambda m: f"{m.group(1)}{m.group(2)}[name]", out)
     out = INTRO.sub(_intro, out)
     out = DASH_NAME.sub(_dash_name, out)
-    out = LOWER_SIGN_OFF.sub(
-        lambda m: f"{m.group(1)}{m.group(2)}[name]" if is_given_name(m.group(3)) else m.group(0),
-        out,
-    )
+    out = LOWER_SIGN_OFF.sub(_lower_sign_off, out)
     out = TRAILING_NAME.sub(
         lambda m: f"{m.group(1)}[name]" if _names_someone(m.group(2)) else m.group(0), out
     )
+    out = END_FROM_PLACE.sub(_end_from_place, out)
     out = FROM_PLACE.sub(_from_place, out)
     out = LOWER_TAIL.sub(_lower_tail, out)
     return out
+
+
+def _lower_sign_off(m: re.Match[str]) -> str:
+    # "thanks, julie" and a mistyped "thanks, timthy": after a sign-off closing the text,
+    # any word that is not an ordinary one ("thanks, again") is taken for a name.
+    word = m.group(3)
+    if is_given_name(word) or (m.group(2).strip() and word not in _ordinary_words()):
+        return f"{m.group(1)}{m.group(2)}[name]"
+    return m.group(0)
 
 
 def _lower_tail(m: re.Match[str]) -> str:
@@ -107,10 +157,35 @@ def _lower_tail(m: re.Match[str]) -> str:
     return f"{m.group(1)}[name]" if m.group(4) in _person_names("last_names") else m.group(0)
 
 
+def _end_from_place(m: re.Match[str]) -> str:
+    """A name from a place closing the text after a sentence is a signature; so are the
+    names before it. A word that is no given name (a typo: "Brgid") counts when it is not
+    an ordinary word; "I bought Green Tea from Yogi Tea" stays (no sentence ends before)."""
+    before = m.string[: m.start()].rstrip()
+    if before and before[-1] not in ".,!?;:-–—":
+        return m.group(0)
+    word = m.group(2)
+    if not is_given_name(word) and word.lower() in _ordinary_words():
+        return m.group(0)
+    words = m.group(1).split()
+    names = _person_names("first_names", "first_names_male", "first_names_female", "last_names")
+    keep = len(words)
+    while (
+        keep
+        and words[keep - 1].lower() in names
+        and words[keep - 1].lower() not in _ordinary_words()
+    ):
+        keep -= 1
+    lead = " ".join(words[:keep])
+    return (lead + " " if lead else "") + "[name] from [place]"
+
+
 def _from_place(m: re.Match[str]) -> str:
-    # "Oliver from Ipswich", not "Green Tea from Yogi Tea": the name starts its phrase.
+    # "Oliver from Ipswich", not "Green Tea from Yogi Tea": the name starts its phrase
+    # (the text, or after punctuation).
     before = m.string[: m.start()].split()
-    if is_given_name(m.group(1)) and not (before and before[-1][:1].isupper()):
+    starts = not before or before[-1][-1:] in ".,!?;:" or not before[-1][:1].isupper()
+    if is_given_name(m.group(1)) and starts:
         return "[name] from [place]"
     return m.group(0)
 
@@ -133,7 +208,15 @@ def _dash_name(m: re.Match[str]) -> str:
 
 def _names_someone(words: str) -> bool:
     parts = words.split()
-    return is_given_name(parts[0]) and (len(parts) == 1 or parts[1][0].isupper())
+    if is_given_name(parts[0]) and (len(parts) == 1 or parts[1][0].isupper()):
+        return True
+    # "... Looking forward to hearing from you. Onver Clarke": a mistyped first name before
+    # a surname closing the text.
+    return (
+        len(parts) == 2
+        and parts[1].lower() in _person_names("last_names")
+        and not any(p.lower() in _ordinary_words() for p in parts)
+    )
 
 
 def is_given_name(word: str) -> bool:
