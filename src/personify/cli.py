@@ -458,6 +458,10 @@ from personify._cli_events import serve as _serve  # noqa: E402
 app.add_typer(keys_app, name="keys")
 app.command("serve")(_serve)
 
+from personify._cli_users import users_app  # noqa: E402
+
+app.add_typer(users_app, name="users")
+
 
 def main() -> None:  # pragma: no cover - console-script entry point
     app()

@@ -1,0 +1,54 @@
+"""Download formats of a persona card: one entry per format.
+
+Each entry takes the persona document and the workspace folder and returns the file's
+bytes (or None when that file cannot be had). Adding a format is one line, e.g. once
+``personify.personas.export`` has it::
+
+    "pdf": Export("application/pdf", "PDF", lambda doc, ws: export.to_pdf(doc)),
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from personify.config import CONFIG_FILE, load_config
+
+
+@dataclass(frozen=True)
+class Export:
+    media_type: str
+    label: str
+    make: Callable[[dict[str, Any], Path], bytes | None]
+
+
+def safe_slug(doc: dict[str, Any]) -> str:
+    """The file name stem: the slug as the renderer writes it (never leaves its folder)."""
+    raw = str(doc.get("slug") or doc.get("persona_id") or "persona")
+    return re.sub(r"[^a-z0-9]+", "-", raw.lower()).strip("-")[:80].strip("-") or "persona"
+
+
+def _json(doc: dict[str, Any], _ws: Path) -> bytes:
+    return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def _written(suffix: str) -> Callable[[dict[str, Any], Path], bytes | None]:
+    """The card file the personas stage wrote for this persona (output/personas/)."""
+
+    def read(doc: dict[str, Any], ws: Path) -> bytes | None:
+        out = Path(load_config(ws / CONFIG_FILE).personas.output_dir).expanduser()
+        folder = (out if out.is_absolute() else ws / out) / "personas"
+        path = folder / f"{safe_slug(doc)}.{suffix}"
+        return path.read_bytes() if path.is_file() else None
+
+    return read
+
+
+EXPORTS: dict[str, Export] = {
+    "json": Export("application/json", "JSON", _json),
+    "md": Export("text/markdown; charset=utf-8", "Markdown", _written("md")),
+}
