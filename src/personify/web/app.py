@@ -12,7 +12,6 @@ No ``from __future__ import annotations`` here: FastAPI reads the routes' annota
 name dependencies local to :func:`create_web_app`.
 """
 
-
 import hmac
 import logging
 import secrets
@@ -27,7 +26,7 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import ChainableUndefined, Environment, PackageLoader
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -122,7 +121,7 @@ def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("personify", "web/templates"),
         autoescape=True,  # every template, whatever its name
-        undefined=StrictUndefined,
+        undefined=ChainableUndefined,  # cards differ in shape: a missing field is empty
         trim_blocks=True,
         lstrip_blocks=True,
     )

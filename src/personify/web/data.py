@@ -222,6 +222,7 @@ class WorkspaceData:
     def customer(self, identifier: str) -> dict[str, Any] | None:
         """The 360 view of one person (by person id, record id, SOURCE:RECORD_ID or e-mail),
         or None when nothing matches."""
+        from personify.identity._normalise import install_macros
         from personify.identity.explain import explain
         from personify.ingest.kinds import KINDS
 
@@ -232,10 +233,11 @@ class WorkspaceData:
                 return None
             identifier = identifier.strip()
             if "@" in identifier and ":" not in identifier:
+                install_macros(engine)  # the identity stage's own e-mail normaliser
                 found = engine.scalar(
                     "SELECT min(person_id) FROM identity_graph WHERE id_type = 'email' "
-                    "AND id_value = ? AND NOT is_hub",
-                    [identifier.lower()],
+                    "AND id_value = norm_email(?) AND NOT is_hub",
+                    [identifier],
                 )
                 if found is None:
                     return None
