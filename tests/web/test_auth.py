@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from personify.web import create_site
 from personify.web.users import UserStore
-from tests.web.conftest import PASSWORDS, Demo, login
+from tests.web.conftest import PASSWORDS, Demo
 
 
 def _error(response, status: int) -> dict:  # type: ignore[no-untyped-def]

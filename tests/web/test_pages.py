@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 import json
 from collections.abc import Callable
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -278,7 +278,8 @@ def hostile(tmp_path: Path) -> Path:
     other = dict(doc, slug="other", segment_id=2, persona_id="r-2", name="Other")
     ws.engine.sql(
         """CREATE TABLE personas (segment_run VARCHAR, persona_id VARCHAR, segment_id INTEGER,
-        slug VARCHAR, name VARCHAR, title VARCHAR, negative BOOLEAN, created_at TIMESTAMP, document JSON)"""
+        slug VARCHAR, name VARCHAR, title VARCHAR, negative BOOLEAN, created_at TIMESTAMP,
+        document JSON)"""
     )
     for d in (doc, other):
         ws.engine.sql(
