@@ -15,8 +15,10 @@ from fastapi.testclient import TestClient
 from personify import Workspace
 from personify.cli import DEMO_LOCALE, demo_sources
 from personify.demo import generate_demo_company
+from personify.events import KeyStore
 from personify.web import create_site
 from personify.web.users import UserStore
+from tests.events.conftest import EventServer
 
 PASSWORDS = {
     "ada": ("admin", "admin password 1"),
@@ -99,3 +101,12 @@ def as_user(demo: Demo) -> Iterator[Callable[[str], TestClient]]:
     yield make
     for c in clients:
         c.close()
+
+
+@pytest.fixture(scope="session")
+def server(demo: Demo) -> Iterator[EventServer]:
+    """``personify serve`` on the demo workspace: the event API and the web app together."""
+    _, key = KeyStore(demo.workspace).create("web tests")
+    running = EventServer(demo.workspace, key).start()
+    yield running
+    running.stop()

@@ -130,10 +130,20 @@ def _environment() -> Environment:
     env.globals["known_fields"] = KNOWN_FIELDS
     env.globals["exports"] = EXPORTS
     env.filters["pct"] = lambda v: _pct(v)
+    env.filters["pivot"] = _pivot
     env.filters["label"] = lambda k: str(k).replace("_", " ").capitalize()
     env.tests["mapping"] = lambda v: isinstance(v, dict)
     env.tests["sequence_value"] = lambda v: isinstance(v, list | tuple)
     return env
+
+
+def _pivot(rows: list[dict[str, Any]]) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    """Rows of (segment, value, count) as a table: the values across, one row per segment."""
+    values = list(dict.fromkeys(str(r["value"]) for r in rows))
+    cells: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        cells.setdefault(int(r["segment_id"]), {})[str(r["value"])] = r["count"]
+    return values, [(sid, [by.get(v, 0) for v in values]) for sid, by in sorted(cells.items())]
 
 
 def _pct(value: Any) -> str:
@@ -187,8 +197,10 @@ def create_web_app(workspace: str | Path) -> FastAPI:
             for status, text in {
                 401: "Not logged in, or an unknown token",
                 403: "The role does not allow it, or a cross-site form",
+                404: "No such persona, person, format or path",
                 422: "A parameter is not valid",
                 500: "An error of the server",
+                503: "The workspace is being updated by a pipeline run: retry soon",
             }.items()
         },
     )
