@@ -12,6 +12,7 @@ No ``from __future__ import annotations`` here: FastAPI reads the routes' annota
 name dependencies local to :func:`create_web_app`.
 """
 
+import functools
 import hmac
 import logging
 import secrets
@@ -27,7 +28,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jinja2 import ChainableUndefined, Environment, PackageLoader
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -144,6 +145,12 @@ def _pivot(rows: list[dict[str, Any]]) -> tuple[list[str], list[tuple[int, list[
     for r in rows:
         cells.setdefault(int(r["segment_id"]), {})[str(r["value"])] = r["count"]
     return values, [(sid, [by.get(v, 0) for v in values]) for sid, by in sorted(cells.items())]
+
+
+@functools.lru_cache(maxsize=8)
+def formats(currency: str | None, language: str) -> Any:
+    """The workspace's number formatter (building one parses a locale: done once)."""
+    return number_format(currency, language)
 
 
 def _pct(value: Any) -> str:
@@ -306,13 +313,39 @@ def create_web_app(workspace: str | Path) -> FastAPI:
             "csrf": session.csrf if session else "",
             "can": (lambda role: user is not None and role_at_least(user.role, role)),
             "snap": snap,
-            "fmt": number_format(snap.currency if snap else None, snap.language if snap else "en"),
+            "fmt": formats(snap.currency if snap else None, snap.language if snap else "en"),
             "path": request.url.path,
         }
 
     def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         body = env.get_template(template).render(**base_context(request), **context)
         return HTMLResponse(body, status)
+
+    # Pages that show only the snapshot are rendered once per snapshot, page and role, with
+    # stand-ins for the two things that differ per user (the name in the header, the logout
+    # form's CSRF token), which are put in per request: a page is then a dict lookup and two
+    # string replacements instead of a template run (about 1 to 3 ms of CPU each).
+    stand_in_name, stand_in_csrf = secrets.token_hex(16), secrets.token_hex(16)
+    rendered: dict[tuple[Any, ...], str] = {}
+
+    def shared_page(request: Request, template: str, key: Any, **context: Any) -> HTMLResponse:
+        user: User = request.state.user
+        session: Session | None = getattr(request.state, "session", None)
+        snap = data.snapshot()
+        cache_key = (template, key, user.role, snap.run_id, snap.loaded_at)
+        body = rendered.get(cache_key)
+        if body is None:
+            ctx = base_context(request)
+            ctx["user"] = User(stand_in_name, user.role, user.created_at)
+            ctx["csrf"] = stand_in_csrf
+            body = env.get_template(template).render(**ctx, **context)
+            if len(rendered) >= 512:
+                rendered.pop(next(iter(rendered)))
+            rendered[cache_key] = body
+        csrf = session.csrf if session else ""
+        return HTMLResponse(
+            body.replace(stand_in_name, str(escape(user.name))).replace(stand_in_csrf, csrf)
+        )
 
     # -- forms ---------------------------------------------------------------------------
     def same_site(request: Request) -> None:
@@ -486,7 +519,7 @@ def create_web_app(workspace: str | Path) -> FastAPI:
     @app.get("/", include_in_schema=False)
     async def gallery(request: Request, user: Viewer) -> Response:
         snap = data.snapshot()
-        return page(request, "gallery.html.j2", personas=snap.personas)
+        return shared_page(request, "gallery.html.j2", None, personas=snap.personas)
 
     @app.get("/personas/{slug}", include_in_schema=False)
     async def persona_page(
@@ -494,7 +527,7 @@ def create_web_app(workspace: str | Path) -> FastAPI:
     ) -> Response:
         p = persona_or_404(slug)
         others = [o for o in data.snapshot().personas if o["slug"] != slug]
-        return page(request, "persona.html.j2", p=p, others=others)
+        return shared_page(request, "persona.html.j2", slug, p=p, others=others)
 
     @app.get("/personas/{slug}/avatar.svg", include_in_schema=False)
     async def avatar_file(user: Viewer, slug: Annotated[str, PathParam(pattern=SLUG)]) -> Response:
@@ -515,7 +548,11 @@ def create_web_app(workspace: str | Path) -> FastAPI:
         p = p or []
         if len(set(p)) < 2:
             return page(request, "compare.html.j2", chosen=[], all=snap.personas, short=bool(p))
-        return page(request, "compare.html.j2", chosen=compared(p), all=snap.personas, short=False)
+        chosen = compared(p)
+        key = tuple(c["slug"] for c in chosen)
+        return shared_page(
+            request, "compare.html.j2", key, chosen=chosen, all=snap.personas, short=False
+        )
 
     @app.get("/segments", include_in_schema=False)
     async def segments_page(request: Request, user: Viewer) -> Response:
