@@ -442,6 +442,24 @@ def demo(
         )
         with ws:
             _run_all(ws)
+    _print_web_hint(ws_dir)
+
+
+def _print_web_hint(ws_dir: Path) -> None:
+    """How to open the web app on a workspace (the last thing ``personify demo`` says)."""
+    from personify.web.users import UserStore
+
+    w = str(ws_dir)
+    console.print(Text("\nOpen the personas in the web app:", style="bold"))
+    if UserStore(ws_dir).has_admin():
+        console.print(Text(f"  (users: personify users list -w {w})"), soft_wrap=True)
+    else:
+        console.print(
+            Text(f"  personify users add admin --role admin -w {w}   # asks for a password"),
+            soft_wrap=True,
+        )
+    console.print(Text(f"  personify serve -w {w}"), soft_wrap=True)
+    console.print(Text("  then open http://127.0.0.1:8080/ and log in (docs/web.md)"))
 
 
 from personify._cli_quarantine import quarantine_app  # noqa: E402 - sub-apps use this module
