@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -323,6 +325,62 @@ def run(workspace: WorkspaceOpt) -> None:
     """Run the whole pipeline: ingest, identity, profiles, segments, personas."""
     with _errors(), Workspace(workspace) as ws:
         _run_all(ws)
+
+
+def _duration(text: str) -> dt.timedelta:
+    m = re.fullmatch(r"\s*(\d+)\s*([hdw])\s*", text)
+    if not m:
+        raise typer.BadParameter("write a number and h, d or w: 12h, 90d, 13w")
+    n, unit = int(m.group(1)), m.group(2)
+    return (
+        dt.timedelta(hours=n) if unit == "h" else dt.timedelta(days=n * (7 if unit == "w" else 1))
+    )
+
+
+@app.command()
+def refresh(
+    workspace: WorkspaceOpt,
+    if_older_than: Annotated[
+        str | None,
+        typer.Option(help="Do nothing while the personas are younger than this (90d, 13w, 12h)"),
+    ] = None,
+) -> None:
+    """Run the pipeline on what changed and report how the personas drifted (docs/web.md)."""
+    from personify import refresh as drift_mod
+
+    limit = _duration(if_older_than) if if_older_than else None
+    with _errors(), Workspace(workspace) as ws:
+        current = drift_mod.age(ws)
+        if limit is not None and current is not None and current < limit:
+            days = current.total_seconds() / 86400
+            console.print(
+                f"Personas are {days:.1f} days old (younger than {if_older_than}): skipped."
+            )
+            return
+        _run_all(ws)
+        report = drift_mod.latest_drift(ws)
+        out = ws.output_dir / "drift.json"
+        if report is None:
+            console.print("First persona run: no drift to report yet.")
+            return
+        out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if report["segment_run"] == report["previous_run"]:
+        console.print("Nothing changed: the same segments as before.")
+    for m in report["matched"]:
+        c = m["customers"]
+        change = c["change"] or 0
+        console.print(
+            Text(
+                f"{m['persona']['name']} ({m['persona']['title']}): {c['after']:,.0f} customers "
+                f"({change:+,.0f}), continues {m['previous']['name']} "
+                f"(overlap {m['jaccard']:.0%})"
+            )
+        )
+    for p in report["new"]:
+        console.print(Text(f"New: {p['name']} ({p['title']}), {p['customers']:,.0f} customers"))
+    for p in report["vanished"]:
+        console.print(Text(f"Vanished: {p['name']} ({p['title']})"))
+    console.print(Text(f"Drift report: {out}"), soft_wrap=True)
 
 
 def _run_all(ws: Workspace) -> None:

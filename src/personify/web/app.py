@@ -559,6 +559,11 @@ def create_web_app(workspace: str | Path) -> FastAPI:
         snap = data.snapshot()
         return page(request, "segments.html.j2", segments=snap.segments, dists=snap.distributions)
 
+    @app.get("/history", include_in_schema=False)
+    async def history_page(request: Request, user: Viewer) -> Response:
+        snap = data.snapshot()
+        return shared_page(request, "history.html.j2", None, history=snap.history, drift=snap.drift)
+
     @app.get("/search", include_in_schema=False)
     async def search_page(
         request: Request, user: Viewer, q: Annotated[str, Query(max_length=200)] = ""
@@ -689,6 +694,13 @@ def create_web_app(workspace: str | Path) -> FastAPI:
             "segments": snap.segments,
             "distributions": snap.distributions,
         }
+
+    @app.get(f"{api}/history", response_model=schemas.History, tags=["personas"])
+    async def api_history(user: Viewer) -> dict[str, Any]:
+        """Every persona run, newest first, and the drift of the current one against the
+        one before: personas matched by shared customers, new ones, vanished ones."""
+        snap = data.snapshot()
+        return {"runs": snap.history, "drift": snap.drift}
 
     @app.get(f"{api}/search", response_model=schemas.SearchResult, tags=["search"])
     async def api_search(

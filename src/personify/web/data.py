@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from personify import refresh
 from personify.config import CONFIG_FILE, load_config
 from personify.errors import PersonifyError, StageError, WorkspaceError
 from personify.workspace import Workspace
@@ -67,6 +68,8 @@ class Snapshot:
     currency: str | None
     language: str
     loaded_at: float = field(default_factory=time.time)
+    history: list[dict[str, Any]] = field(default_factory=list)  # runs, newest first
+    drift: dict[str, Any] | None = None  # the current run against the one before
 
     @property
     def by_slug(self) -> dict[str, dict[str, Any]]:
@@ -179,6 +182,23 @@ class WorkspaceData:
                 )
             distributions = self._distributions(ws, run_id)
             customers = int(sum(int(s.get("size") or 0) for s in segments))
+            found = refresh.runs(ws)
+            history = [
+                {
+                    "segment_run": r.segment_run,
+                    "created_at": r.created_at.isoformat(sep=" "),
+                    "personas": [
+                        {"slug": p.get("slug"), "name": p.get("name"), "title": p.get("title")}
+                        for p in r.personas
+                    ],
+                }
+                for r in found
+            ]
+            drift = (
+                _clean(refresh.drift(ws, found[0], found[1]))
+                if len(found) >= 2 and engine.has_table("segment_membership")
+                else None
+            )
         return Snapshot(
             run_id,
             created.isoformat(sep=" ") + " UTC" if hasattr(created, "isoformat") else str(created),
@@ -188,6 +208,8 @@ class WorkspaceData:
             customers,
             currency,
             language,
+            history=history,
+            drift=drift,
         )
 
     @staticmethod

@@ -80,3 +80,8 @@ class UserInfo(BaseModel):
     role: str
     created_at: str
     tokens: list[dict[str, str]]
+
+
+class History(BaseModel):
+    runs: list[dict[str, Any]]
+    drift: dict[str, Any] | None
