@@ -156,6 +156,44 @@ def _ref(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def carried_names(ws: Workspace, run_id: str) -> dict[int, str]:
+    """For the segments of run ``run_id``: the name of the persona each continues in the
+    latest other run (one to one, strongest overlap first, Jaccard at least MATCH_MIN), so
+    a persona keeps its name across refreshes while it persists."""
+    engine = ws.engine
+    if not (engine.has_table("personas") and engine.has_table("segment_membership")):
+        return {}
+    previous = engine.sql(
+        "SELECT segment_run FROM personas WHERE segment_run <> ? GROUP BY segment_run "
+        "ORDER BY max(created_at) DESC, segment_run DESC LIMIT 1",
+        [run_id],
+    ).fetchall()
+    if not previous:
+        return {}
+    old = str(previous[0][0])
+    names = {
+        int(sid): str(name)
+        for sid, name in engine.sql(
+            "SELECT segment_id, name FROM personas WHERE segment_run = ?", [old]
+        ).fetchall()
+    }
+    pairs = sorted(
+        ((k / (na + nb - k), k, -a, -b) for a, b, k, na, nb in _overlaps(ws, old, run_id) if k),
+        reverse=True,
+    )
+    out: dict[int, str] = {}
+    used: set[int] = set()
+    for jaccard, _k, neg_a, neg_b in pairs:
+        a, b = -neg_a, -neg_b
+        if jaccard < MATCH_MIN:
+            break
+        if a in out or b in used or b not in names:
+            continue
+        out[a] = names[b]
+        used.add(b)
+    return out
+
+
 def latest_drift(ws: Workspace) -> dict[str, Any] | None:
     """The current run against the one before it, or None with fewer than two runs."""
     found = runs(ws)

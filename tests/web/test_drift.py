@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from personify import Workspace
 from personify.cli import app
-from personify.refresh import latest_drift
+from personify.refresh import carried_names, latest_drift
 from personify.web import create_site
 from personify.web.users import UserStore
 from tests.web.conftest import login
@@ -23,7 +23,7 @@ MEMBERS = {  # run -> segment -> person numbers
     "run-b": {1: [*range(1, 9), *range(21, 26)], 2: range(11, 21), 3: range(26, 31)},
 }
 NAMES = {("run-a", 1): "Ann", ("run-a", 2): "Bob", ("run-a", 3): "Cy",
-         ("run-b", 1): "Ann", ("run-b", 2): "Bob", ("run-b", 3): "Dee"}  # fmt: skip
+         ("run-b", 1): "Anya", ("run-b", 2): "Bert", ("run-b", 3): "Dee"}  # fmt: skip
 TRAITS = {  # (run, segment) -> features
     ("run-a", 1): ["age", "web_share"],
     ("run-b", 1): ["age", "store_share"],
@@ -125,3 +125,12 @@ def test_refresh_if_older_than_skips_young_personas(two_runs: Path) -> None:
     assert "skipped" in result.output and "1.0 days old" in result.output
     bad = CliRunner().invoke(app, ["refresh", "-w", str(two_runs), "--if-older-than", "soon"])
     assert bad.exit_code != 0
+
+
+def test_a_continuing_persona_keeps_its_name(two_runs: Path) -> None:
+    with Workspace(two_runs) as ws:
+        # run-b's segments 1 and 2 continue run-a's Ann (8 of 15) and Bob (10 of 10); 3 is new
+        assert carried_names(ws, "run-b") == {1: "Ann", 2: "Bob"}
+        # and the other way round: run-a's segments against run-b (the latest other run)
+        assert carried_names(ws, "run-a") == {1: "Anya", 2: "Bert"}
+        assert carried_names(ws, "run-c") == {}  # no membership: nothing to continue

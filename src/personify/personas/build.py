@@ -26,6 +26,7 @@ from personify.personas.themes import ALPHA, segment_voices
 from personify.profiles.custom import TIME_COLUMNS
 from personify.profiles.features import CATEGORY_PREFIX, Catalogue, lower_first
 from personify.progress import ProgressFn, no_progress
+from personify.refresh import carried_names
 
 if TYPE_CHECKING:
     from personify.workspace import Workspace
@@ -134,7 +135,9 @@ class PersonaBuilder:
         )
         progress("write personas", 0.8)
         personas: list[dict[str, Any]] = []
-        taken: set[str] = set()
+        # A persona that continues one of the previous run keeps its name (refresh.py).
+        carried = carried_names(ws, run_id)
+        taken: set[str] = set(carried.values())
         for seg in segments.itertuples():
             sid = int(seg.segment_id)
             traits = self._traits(means.loc[sid], pop, numeric)
@@ -143,7 +146,9 @@ class PersonaBuilder:
             median_age = float(q[1]) if q is not None else None
             demo = categorical.get(sid, {})
             gender = demo.get("gender", [{}])[0].get("value") if demo.get("gender") else None
-            name = pick_name(gender, median_age, key=f"{run_id}:{sid}", taken=taken)
+            name = carried.get(sid) or pick_name(
+                gender, median_age, key=f"{run_id}:{sid}", taken=taken
+            )
             taken.add(name)
             buys = not _missing(means.loc[sid].get("frequency")) and means.loc[sid]["frequency"] > 0
             title = make_title(
