@@ -134,3 +134,12 @@ def test_a_continuing_persona_keeps_its_name(two_runs: Path) -> None:
         # and the other way round: run-a's segments against run-b (the latest other run)
         assert carried_names(ws, "run-a") == {1: "Anya", 2: "Bert"}
         assert carried_names(ws, "run-c") == {}  # no membership: nothing to continue
+
+
+def test_persona_page_says_what_it_continues(two_runs: Path) -> None:
+    with TestClient(create_site(two_runs)) as client:
+        login(client, "vic")
+        page = client.get("/personas/anya-run-b-1").text
+        assert "continues Ann, Title 1, sharing 53% of their members" in page
+        assert "customers 10 → 13" in page
+        assert "New since the previous refresh" in client.get("/personas/dee-run-b-3").text

@@ -27,7 +27,7 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from jinja2 import ChainableUndefined, Environment, PackageLoader
+from jinja2 import ChainableUndefined, Environment, PackageLoader, Undefined
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -149,8 +149,14 @@ def _pivot(rows: list[dict[str, Any]]) -> tuple[list[str], list[tuple[int, list[
 
 @functools.lru_cache(maxsize=8)
 def formats(currency: str | None, language: str) -> Any:
-    """The workspace's number formatter (building one parses a locale: done once)."""
-    return number_format(currency, language)
+    """The workspace's number formatter (building one parses a locale: done once); a field
+    a card lacks (Jinja's Undefined) formats as missing."""
+    fmt = number_format(currency, language)
+
+    def format_value(value: Any, kind: str = "number") -> str:
+        return str(fmt(None if isinstance(value, Undefined) else value, kind))
+
+    return format_value
 
 
 def _pct(value: Any) -> str:
@@ -526,8 +532,21 @@ def create_web_app(workspace: str | Path) -> FastAPI:
         request: Request, user: Viewer, slug: Annotated[str, PathParam(pattern=SLUG)]
     ) -> Response:
         p = persona_or_404(slug)
-        others = [o for o in data.snapshot().personas if o["slug"] != slug]
-        return shared_page(request, "persona.html.j2", slug, p=p, others=others)
+        snap = data.snapshot()
+        others = [o for o in snap.personas if o["slug"] != slug]
+        drift = snap.drift or {}
+        lineage = next((m for m in drift.get("matched", []) if m["persona"]["slug"] == slug), None)
+        is_new = any(n["slug"] == slug for n in drift.get("new", []))
+        return shared_page(
+            request,
+            "persona.html.j2",
+            slug,
+            p=p,
+            others=others,
+            lineage=lineage,
+            is_new=is_new,
+            drift=drift,
+        )
 
     @app.get("/personas/{slug}/avatar.svg", include_in_schema=False)
     async def avatar_file(user: Viewer, slug: Annotated[str, PathParam(pattern=SLUG)]) -> Response:
