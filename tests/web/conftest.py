@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,3 +111,81 @@ def server(demo: Demo) -> Iterator[EventServer]:
     running = EventServer(demo.workspace, key).start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Path:
+    """A workspace whose one persona document is made of markup."""
+    ws = Workspace.init(tmp_path / "ws")
+    evil = "<script>alert(1)</script>"
+    doc = {
+        "schema": "personify.persona/v1",
+        "persona_id": "r-1",
+        "segment_run": "r",
+        "segment_id": 1,
+        "slug": "evil",
+        "name": evil,
+        "title": '"><img src=x onerror=alert(2)>',
+        "description": evil,
+        "tagline": evil,
+        "negative": False,
+        "negative_reasons": [],
+        "size": {"customers": 9, "share": 0.5},
+        "value": {
+            "currency": None,
+            "revenue": 1.0,
+            "revenue_share": 0.5,
+            "avg_revenue": 1.0,
+            "avg_orders": 1.0,
+            "avg_order_value": 1.0,
+            "acquisition_cost": None,
+            "rank": 1,
+        },
+        "demographics": {"age": None, "city": [{"value": evil, "share": 0.5}]},
+        "attributes": [],
+        "scales": [],
+        "traits": [
+            {
+                "feature": "x",
+                "label": evil,
+                "segment": 1.0,
+                "population": 0.5,
+                "z": 1.0,
+                "format": "number",
+                "text": evil,
+            }
+        ],
+        "channels": [],
+        "categories": [{"category": evil, "share": 0.5, "index": 1.0}],
+        "acquisition": [],
+        "themes": [{"term": evil, "score": 1.0, "p_value": 0.001}],
+        "quotes": [
+            {"text": evil + "</blockquote><iframe>", "source": "support_tickets", "date": ""}
+        ],
+        "evidence": {
+            "size": evil,
+            "demographics": "",
+            "traits": "",
+            "themes": "",
+            "quotes": "",
+            "value": "",
+            "channels": "",
+        },
+        "goals": [{"goal": evil, "why": "a field this app does not know"}],
+    }
+    other = dict(doc, slug="other", segment_id=2, persona_id="r-2", name="Other")
+    ws.engine.sql(
+        """CREATE TABLE personas (segment_run VARCHAR, persona_id VARCHAR, segment_id INTEGER,
+        slug VARCHAR, name VARCHAR, title VARCHAR, negative BOOLEAN, created_at TIMESTAMP,
+        document JSON)"""
+    )
+    for d in (doc, other):
+        ws.engine.sql(
+            "INSERT INTO personas VALUES ('r', ?, ?, ?, ?, 't', false, now()::TIMESTAMP, ?)",
+            [d["persona_id"], d["segment_id"], d["slug"], d["name"], json.dumps(d)],
+        )
+    ws.close()
+    from personify.web.users import UserStore
+
+    UserStore(ws.path).add("vic", "viewer", "viewer password 1")
+    return ws.path

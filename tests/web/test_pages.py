@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
 from fastapi.testclient import TestClient
 
-from personify import Workspace
 from personify.web import create_site
 from personify.web.security import CSP
 from tests.web.conftest import XSS_BODY, XSS_SUBJECT, XSS_TICKET, Demo, login
@@ -213,84 +211,6 @@ def test_one_error_shape_for_404_422_and_500(
         }
         assert "boom" not in r.text
         assert r.headers["content-security-policy"] == CSP
-
-
-@pytest.fixture
-def hostile(tmp_path: Path) -> Path:
-    """A workspace whose one persona document is made of markup."""
-    ws = Workspace.init(tmp_path / "ws")
-    evil = "<script>alert(1)</script>"
-    doc = {
-        "schema": "personify.persona/v1",
-        "persona_id": "r-1",
-        "segment_run": "r",
-        "segment_id": 1,
-        "slug": "evil",
-        "name": evil,
-        "title": '"><img src=x onerror=alert(2)>',
-        "description": evil,
-        "tagline": evil,
-        "negative": False,
-        "negative_reasons": [],
-        "size": {"customers": 9, "share": 0.5},
-        "value": {
-            "currency": None,
-            "revenue": 1.0,
-            "revenue_share": 0.5,
-            "avg_revenue": 1.0,
-            "avg_orders": 1.0,
-            "avg_order_value": 1.0,
-            "acquisition_cost": None,
-            "rank": 1,
-        },
-        "demographics": {"age": None, "city": [{"value": evil, "share": 0.5}]},
-        "attributes": [],
-        "scales": [],
-        "traits": [
-            {
-                "feature": "x",
-                "label": evil,
-                "segment": 1.0,
-                "population": 0.5,
-                "z": 1.0,
-                "format": "number",
-                "text": evil,
-            }
-        ],
-        "channels": [],
-        "categories": [{"category": evil, "share": 0.5, "index": 1.0}],
-        "acquisition": [],
-        "themes": [{"term": evil, "score": 1.0, "p_value": 0.001}],
-        "quotes": [
-            {"text": evil + "</blockquote><iframe>", "source": "support_tickets", "date": ""}
-        ],
-        "evidence": {
-            "size": evil,
-            "demographics": "",
-            "traits": "",
-            "themes": "",
-            "quotes": "",
-            "value": "",
-            "channels": "",
-        },
-        "goals": [{"goal": evil, "why": "a field this app does not know"}],
-    }
-    other = dict(doc, slug="other", segment_id=2, persona_id="r-2", name="Other")
-    ws.engine.sql(
-        """CREATE TABLE personas (segment_run VARCHAR, persona_id VARCHAR, segment_id INTEGER,
-        slug VARCHAR, name VARCHAR, title VARCHAR, negative BOOLEAN, created_at TIMESTAMP,
-        document JSON)"""
-    )
-    for d in (doc, other):
-        ws.engine.sql(
-            "INSERT INTO personas VALUES ('r', ?, ?, ?, ?, 't', false, now()::TIMESTAMP, ?)",
-            [d["persona_id"], d["segment_id"], d["slug"], d["name"], json.dumps(d)],
-        )
-    ws.close()
-    from personify.web.users import UserStore
-
-    UserStore(ws.path).add("vic", "viewer", "viewer password 1")
-    return ws.path
 
 
 def test_persona_markup_is_shown_as_text_everywhere(hostile: Path) -> None:
