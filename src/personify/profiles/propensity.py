@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from personify.profiles.churn import MIN_PER_CLASS, ChurnResult
+from personify.profiles.churn import MIN_PER_CLASS
+from personify.profiles.modelling import ModelResult
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def _matrix(frame: Any) -> np.ndarray:
 
 def cross_sell_table(
     engine: Any, items: str, as_of: Any, window_days: int, table: str = "_cross_sell"
-) -> ChurnResult | None:
+) -> ModelResult | None:
     """Create ``table`` (person_id, cross_sell_propensity); None when too few customers
     bought into a new category in the last window to learn from."""
     from sklearn.linear_model import LogisticRegression
@@ -93,13 +94,13 @@ def cross_sell_table(
         fitted = model().fit(X, y)
         score = engine.fetch_df(f"{_features(engine, items, now)} ORDER BY person_id")
         p = fitted.predict_proba(_matrix(score))[:, 1] if len(score) else np.zeros(0)
-    result = ChurnResult(
+    result = ModelResult(
         target=f"new_category_{window_days}d",
         persons=len(y),
         positives=positives,
         folds=FOLDS,
-        cv_auc=float(roc_auc_score(y, oof)),
-        baseline_cv_auc=float(roc_auc_score(y, -train["recency"].to_numpy(float))),
+        cv_score=float(roc_auc_score(y, oof)),
+        baseline_cv_score=float(roc_auc_score(y, -train["recency"].to_numpy(float))),
         features=FEATURES,
         model="cross_sell",
         baseline="days since the last purchase alone",
@@ -124,7 +125,7 @@ def cross_sell_table(
         "(recency alone %.4f)",
         result.persons,
         positives,
-        result.cv_auc,
-        result.baseline_cv_auc,
+        result.cv_score,
+        result.baseline_cv_score,
     )
     return result
