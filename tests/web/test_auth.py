@@ -169,7 +169,8 @@ def test_roles(as_user: Callable[[str], TestClient], demo: Demo) -> None:
 def test_api_tokens_are_hashed_at_rest_and_revocable(demo: Demo, site: TestClient) -> None:
     store = UserStore(demo.workspace)
     record, token = store.create_token("alan", "nightly export")
-    secret = token.rsplit("_", 1)[1]
+    secret = token.removeprefix("pt_").split("_", 1)[1]
+    assert len(secret) >= 40  # 32 random bytes
     assert secret not in (demo.workspace / "web" / "users.json").read_text()
     auth = {"authorization": f"Bearer {token}"}
     assert site.get("/api/v1/me", headers=auth).json() == {"name": "alan", "role": "analyst"}
