@@ -6,7 +6,7 @@ DEMO_DIR ?= demo
 DEMO_CUSTOMERS ?= 20000
 DEMO_SEED ?= 42
 
-.PHONY: demo test check lint typecheck bench clean postgres-server java-runtime node-runtime
+.PHONY: demo test check lint typecheck bench clean postgres-server java-runtime node-runtime chromium
 
 # The venv is rebuilt when pyproject.toml changes; the stamp records the last install.
 $(VENV)/.installed: pyproject.toml
@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/personify demo --dir $(DEMO_DIR) --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
 
-test: $(VENV)/.installed postgres-server java-runtime node-runtime
+test: $(VENV)/.installed postgres-server java-runtime node-runtime chromium
 	$(PY) -m pytest -q
 
 # The database-source tests start a real PostgreSQL server: make sure its binaries exist
@@ -60,6 +60,19 @@ node-runtime:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
 	else \
 	  echo "Node.js and npm are missing (the event API's SDK tests need them): install nodejs and npm" >&2; \
+	  exit 1; \
+	fi
+
+# The web app's browser tests drive Debian's headless Chromium through Playwright
+# (executable_path; Playwright's own browser download is never used).
+chromium:
+	@if command -v chromium >/dev/null || test -n "$$PERSONIFY_CHROMIUM"; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Chromium for the web app's browser tests"; \
+	  apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "Chromium is missing (the web app's browser tests need it): install the chromium package" >&2; \
 	  exit 1; \
 	fi
 

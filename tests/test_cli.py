@@ -5,6 +5,7 @@ import yaml
 from typer.testing import CliRunner
 
 from personify.cli import app
+from personify.web.users import UserStore
 
 runner = CliRunner()
 
@@ -67,6 +68,12 @@ def test_demo_runs_end_to_end_and_reuses_its_data(tmp_path: Path) -> None:
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "Personas" in first.output and "report.html" in first.output
+    ws_dir = tmp_path / "d" / "workspace"
+    # it ends by telling how to open the web app: no admin yet, so how to add one first
+    tail = first.output[first.output.index("Open the personas in the web app") :]
+    assert f"personify users add admin --role admin -w {ws_dir}" in tail
+    assert f"personify serve -w {ws_dir}" in tail and "http://127.0.0.1:8080/" in tail
+    UserStore(ws_dir).add("boss", "admin", "a long password")
     report = tmp_path / "d" / "workspace" / "output" / "report.html"
     assert report.is_file()
     personas_dir = tmp_path / "d" / "workspace" / "output" / "personas"
@@ -76,6 +83,7 @@ def test_demo_runs_end_to_end_and_reuses_its_data(tmp_path: Path) -> None:
     second = runner.invoke(app, args)
     assert second.exit_code == 0, second.output
     assert "Reusing demo data" in second.output
+    assert "users add" not in second.output and "users list" in second.output
     assert data_file.stat().st_mtime_ns == stamp
     after = sorted(p.name for p in personas_dir.iterdir())
     assert after == before and any(n.endswith(".json") for n in after)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -334,6 +336,62 @@ def run(workspace: WorkspaceOpt) -> None:
         _run_all(ws)
 
 
+def _duration(text: str) -> dt.timedelta:
+    m = re.fullmatch(r"\s*(\d+)\s*([hdw])\s*", text)
+    if not m:
+        raise typer.BadParameter("write a number and h, d or w: 12h, 90d, 13w")
+    n, unit = int(m.group(1)), m.group(2)
+    return (
+        dt.timedelta(hours=n) if unit == "h" else dt.timedelta(days=n * (7 if unit == "w" else 1))
+    )
+
+
+@app.command()
+def refresh(
+    workspace: WorkspaceOpt,
+    if_older_than: Annotated[
+        str | None,
+        typer.Option(help="Do nothing while the personas are younger than this (90d, 13w, 12h)"),
+    ] = None,
+) -> None:
+    """Run the pipeline on what changed and report how the personas drifted (docs/web.md)."""
+    from personify import refresh as drift_mod
+
+    limit = _duration(if_older_than) if if_older_than else None
+    with _errors(), Workspace(workspace) as ws:
+        current = drift_mod.age(ws)
+        if limit is not None and current is not None and current < limit:
+            days = current.total_seconds() / 86400
+            console.print(
+                f"Personas are {days:.1f} days old (younger than {if_older_than}): skipped."
+            )
+            return
+        _run_all(ws)
+        report = drift_mod.latest_drift(ws)
+        out = ws.output_dir / "drift.json"
+        if report is None:
+            console.print("First persona run: no drift to report yet.")
+            return
+        out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if report["segment_run"] == report["previous_run"]:
+        console.print("Nothing changed: the same segments as before.")
+    for m in report["matched"]:
+        c = m["customers"]
+        change = c["change"] or 0
+        console.print(
+            Text(
+                f"{m['persona']['name']} ({m['persona']['title']}): {c['after']:,.0f} customers "
+                f"({change:+,.0f}), continues {m['previous']['name']} "
+                f"(overlap {m['jaccard']:.0%})"
+            )
+        )
+    for p in report["new"]:
+        console.print(Text(f"New: {p['name']} ({p['title']}), {p['customers']:,.0f} customers"))
+    for p in report["vanished"]:
+        console.print(Text(f"Vanished: {p['name']} ({p['title']})"))
+    console.print(Text(f"Drift report: {out}"), soft_wrap=True)
+
+
 def _run_all(ws: Workspace) -> None:
     timings: dict[str, float] = {}
     results: dict[str, Any] = {}
@@ -451,6 +509,24 @@ def demo(
         )
         with ws:
             _run_all(ws)
+    _print_web_hint(ws_dir)
+
+
+def _print_web_hint(ws_dir: Path) -> None:
+    """How to open the web app on a workspace (the last thing ``personify demo`` says)."""
+    from personify.web.users import UserStore
+
+    w = str(ws_dir)
+    console.print(Text("\nOpen the personas in the web app:", style="bold"))
+    if UserStore(ws_dir).has_admin():
+        console.print(Text(f"  (users: personify users list -w {w})"), soft_wrap=True)
+    else:
+        console.print(
+            Text(f"  personify users add admin --role admin -w {w}   # asks for a password"),
+            soft_wrap=True,
+        )
+    console.print(Text(f"  personify serve -w {w}"), soft_wrap=True)
+    console.print(Text("  then open http://127.0.0.1:8080/ and log in (docs/web.md)"))
 
 
 from personify._cli_quarantine import quarantine_app  # noqa: E402 - sub-apps use this module
@@ -466,6 +542,10 @@ from personify._cli_events import serve as _serve  # noqa: E402
 
 app.add_typer(keys_app, name="keys")
 app.command("serve")(_serve)
+
+from personify._cli_users import users_app  # noqa: E402
+
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:  # pragma: no cover - console-script entry point

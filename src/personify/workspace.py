@@ -38,9 +38,12 @@ def default_workspace_dir() -> Path:
 class Workspace:
     """An open workspace. Use as a context manager, or call :meth:`close`."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+        """``read_only`` opens a DuckDB database for reading only, so other processes may
+        read it at the same time (the web app does); a Spark workspace ignores it."""
         self.path = Path(path) if path is not None else default_workspace_dir()
         self.config: Config = load_config(self.path / CONFIG_FILE)
+        self.read_only = read_only
         self._engine: Engine | None = None
         self._ingest_engine: DuckDBEngine | None = None
 
@@ -104,6 +107,7 @@ class Workspace:
             else:
                 self._engine = DuckDBEngine(
                     self.resolve(self.config.database),
+                    read_only=self.read_only,
                     memory_limit=settings.memory_limit,
                     temp_directory=self.resolve(settings.temp_directory),
                 )

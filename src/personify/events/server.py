@@ -32,7 +32,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from personify.events import models
 from personify.events.keys import KeyStore
@@ -247,8 +247,10 @@ def create_app(
     *,
     move_interval: float = 5.0,
     segment_bytes: int = SEGMENT_BYTES,
+    web: bool = True,
 ) -> FastPath:
-    """The ASGI app for a workspace: the /v1 endpoints, the log and the background mover."""
+    """The ASGI app for a workspace: the /v1 endpoints, the log and the background mover;
+    with ``web``, the persona repository (pages and /api/v1/, personify.web) on the rest."""
     events_dir = Path(workspace) / EVENTS_DIR
     keys = KeyStore(workspace)
     event_log = EventLog(events_dir / "log", segment_bytes=segment_bytes)
@@ -387,16 +389,27 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    return FastPath(app, collect)
+    site = None
+    if web:
+        from personify.web import create_site
+
+        site = create_site(workspace)
+    return FastPath(app, collect, site)
 
 
 # The paths FastPath answers itself, and the kind of call each takes.
 _FAST = {f"/v1/{kind}": kind for kind in (*models.SINGLE, "batch")} | {"/v1/import": "batch"}
 
 
+# What the event app answers besides the POSTs FastPath takes (with the web app mounted,
+# every other path is the web app's).
+_EVENT_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
 class FastPath:
-    """POSTs to the /v1 paths go straight to their handler; everything else (the OpenAPI
-    description and docs, CORS preflights, /health, 404s, lifespan) to the FastAPI app.
+    """POSTs to the /v1 paths go straight to their handler; the rest of /v1 (CORS
+    preflights), the event API's OpenAPI description and docs, /health and the lifespan to
+    the event FastAPI app; every other path to the web app (``site``) when there is one.
 
     FastAPI's routing and middleware (error, CORS, exception, exit-stack layers) took about
     a quarter of the server's CPU per call under load, and a /v1 call needs none of it:
@@ -405,9 +418,15 @@ class FastPath:
     gives a simple request from any origin: ``Access-Control-Allow-Origin: *``.
     """
 
-    def __init__(self, app: FastAPI, handle: Callable[[Request, str], Awaitable[Response]]):
+    def __init__(
+        self,
+        app: FastAPI,
+        handle: Callable[[Request, str], Awaitable[Response]],
+        site: ASGIApp | None = None,
+    ):
         self.app = app
         self._handle = handle
+        self.site = site
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -419,6 +438,14 @@ class FastPath:
                     response.headers["access-control-allow-origin"] = "*"
                 await response(scope, receive, send)
                 return
+        if (
+            self.site is not None
+            and scope["type"] == "http"
+            and not scope["path"].startswith("/v1/")
+            and scope["path"] not in _EVENT_PATHS
+        ):
+            await self.site(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
 

@@ -28,6 +28,7 @@ from personify.personas.themes import ALPHA, segment_voices
 from personify.profiles.custom import TIME_COLUMNS
 from personify.profiles.features import CATEGORY_PREFIX, Catalogue, lower_first
 from personify.progress import ProgressFn, no_progress
+from personify.refresh import carried_names
 
 if TYPE_CHECKING:
     from personify.workspace import Workspace
@@ -229,7 +230,9 @@ class PersonaBuilder:
         )
         progress("write personas", 0.8)
         personas: list[dict[str, Any]] = []
-        taken: set[str] = set()
+        # A persona that continues one of the previous run keeps its name (refresh.py).
+        carried = carried_names(ws, run_id)
+        taken: set[str] = set(carried.values())
         genders: list[str] = []
         for seg in segments.itertuples():
             sid = int(seg.segment_id)
@@ -248,7 +251,7 @@ class PersonaBuilder:
             demo = categorical.get(sid, {})
             gender = _gender(demo.get("gender"), genders, sid)
             genders.append(gender or "")
-            name = pick_name(
+            name = carried.get(sid) or pick_name(
                 gender,
                 median_age,
                 key=f"{run_id}:{sid}",
