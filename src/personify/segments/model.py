@@ -121,8 +121,10 @@ def _fit_one(
         data = np.empty((len(X), n_num + C.shape[1]), dtype=object)
         data[:, :n_num] = X
         data[:, n_num:] = C
-        # gamma: half the mean standard deviation of the numeric inputs (Huang's advice).
-        gamma = 0.5 * float(X.std(axis=0).mean()) if n_num else 1.0
+        # gamma: a mismatch costs 2, what two random persons differ by in a group of
+        # unit variance (the inputs' group weights give each group about that), so one
+        # categorical counts like one group of numeric inputs.
+        gamma = 2.0
         kp = KPrototypes(
             n_clusters=k, init="Cao", n_init=1, gamma=gamma, random_state=seed, max_iter=50
         )

@@ -14,7 +14,7 @@ claims a difference that is noise. Rows go to ``segment_attributes``.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats as sps
@@ -87,7 +87,7 @@ def write_attributes(workspace: Workspace, run_id: str) -> None:
     )
     per = engine.fetch_df(f"SELECT segment_id, {aggs} FROM {members} GROUP BY segment_id")
     tot = engine.fetch_df(f"SELECT {aggs} FROM {members}").iloc[0]
-    rows = []
+    rows: list[list[Any]] = []
     for seg in per.itertuples(index=False):
         d = seg._asdict()
         for i, (col, value, _) in enumerate(items):
@@ -122,10 +122,10 @@ def write_attributes(workspace: Workspace, run_id: str) -> None:
             )
     if not rows:
         return
-    q = benjamini_hochberg(np.array([r[-1] for r in rows]))
-    for r, qv in zip(rows, q, strict=True):
+    qvalues = benjamini_hochberg(np.array([r[-1] for r in rows]))
+    for r, qv in zip(rows, qvalues, strict=True):
         r.append(float(qv))
-        r.append(bool(qv < ALPHA and abs(r[6]) >= MIN_EFFECT))
+        r.append(bool(float(qv) < ALPHA and abs(float(r[6])) >= MIN_EFFECT))
     engine.delete_rows("segment_attributes", "run_id = ?", [run_id])
     import pandas as pd
 

@@ -118,14 +118,15 @@ def write_segments(workspace: Workspace, run_id: str, assign: str) -> dict[int, 
         s["value_score"] = score
         reasons: list[str] = []
         low_value = bool(pop_value and s["value"] is not None and s["value"] < pop_value / 4)
-        if low_value:
+        if low_value and pop_value is not None:
             reasons.append(
                 f"its {value_word} per customer ({money(s['value'], cents=False)}) is under a "
                 f"quarter of the average ({money(pop_value, cents=False)})"
             )
         cac = _num(s["acquisition_cost"])
-        unprofitable = bool(cac and s["ltv_margin"] is not None and s["ltv_margin"] < 3 * cac)
-        if unprofitable:
+        ltv = _num(s["ltv_margin"])
+        unprofitable = bool(cac and ltv is not None and ltv < 3 * cac)
+        if unprofitable and cac and ltv is not None:
             reasons.append(
                 f"its margin after returns ({money(s['ltv_margin'], cents=False)} per customer, "
                 f"on {value_word}) is only {s['ltv_margin'] / cac:.1f}x what it cost to acquire "
@@ -133,22 +134,22 @@ def write_segments(workspace: Workspace, run_id: str, assign: str) -> dict[int, 
             )
         lapsed = False
         rd, prd = _num(s["recency_days"]), pop["recency_days"]
-        if rd is not None and prd and rd >= 1.5 * prd:
+        if rd is not None and prd is not None and prd > 0 and rd >= 1.5 * prd:
             lapsed = True
             reasons.append(
                 f"last bought {rd:.0f} days ago on average, {rd / prd:.1f}x longer than the norm"
             )
         cr, pcr = _num(s["churn_risk"]), pop["churn_risk"]
-        if cr is not None and pcr and cr >= 1.5 * pcr and cr > 0.5:
+        if cr is not None and pcr is not None and pcr > 0 and cr >= 1.5 * pcr and cr > 0.5:
             lapsed = True
             reasons.append(f"churn risk {100 * cr:.0f}%, {cr / pcr:.1f}x the average")
         tk, ptk = _num(s["tickets"]), pop["tickets"]
         costly = bool(tk is not None and ptk and tk >= 2 * ptk)
-        if costly:
+        if costly and tk is not None and ptk:
             reasons.append(f"{tk:.1f} support tickets per customer, {tk / ptk:.1f}x the average")
         rr, prr = _num(s["return_rate"]), pop["return_rate"]
         returns = bool(rr is not None and prr and rr > 1.5 * prr)
-        if returns:
+        if returns and rr is not None and prr:
             reasons.append(
                 f"returns {100 * rr:.0f}% of items bought online, {rr / prr:.1f}x the average"
             )
