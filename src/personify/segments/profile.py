@@ -76,7 +76,8 @@ def write_attributes(workspace: Workspace, run_id: str) -> None:
                     c,
                     str(v),
                     f"CASE WHEN CAST({q} AS VARCHAR) = {quote_literal(str(v))} "
-                    "THEN 1.0 WHEN " + f"{q} IS NULL THEN NULL ELSE 0.0 END",
+                    "THEN CAST(1 AS DOUBLE) WHEN "
+                    + f"{q} IS NULL THEN NULL ELSE CAST(0 AS DOUBLE) END",
                 )
             )
     if not items:

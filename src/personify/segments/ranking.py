@@ -48,7 +48,8 @@ def write_segments(workspace: Workspace, run_id: str, assign: str) -> dict[int, 
     revenue = f"coalesce(p.{value_col}, 0)" if value_col else "coalesce(p.monetary, 0)"
     new_days = workspace.config.profiles.lifecycle.new_days
     growth = (
-        f"avg(CASE WHEN p.tenure_days <= {new_days} THEN 1.0 ELSE 0.0 END)"
+        f"avg(CASE WHEN p.tenure_days <= {new_days} THEN CAST(1 AS DOUBLE) "
+        "ELSE CAST(0 AS DOUBLE) END)"
         if "tenure_days" in cols
         else "CAST(NULL AS DOUBLE)"
     )

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from personify.errors import StageError
-from personify.ingest._readers import quote_ident
+from personify.ingest._readers import quote_ident, quote_literal
 from personify.progress import ProgressFn, no_progress
 from personify.segments.features import FeatureSet, prepare
 from personify.segments.model import SegmentModel
@@ -184,7 +184,8 @@ class Segmentation:
                 modes = params["modes"][c]
                 terms += [
                     f"{_double(params['gamma'])} * CASE WHEN {cat.sql()} = "
-                    f"'{str(modes[j]).replace(chr(39), chr(39) * 2)}' THEN 0.0 ELSE 1.0 END"
+                    f"{quote_literal(str(modes[j]))} "
+                    "THEN CAST(0 AS DOUBLE) ELSE CAST(1 AS DOUBLE) END"
                     for j, cat in enumerate(cats)
                 ]
             out.append(" + ".join(terms))
