@@ -93,6 +93,7 @@ class KSelectingKMeans:
 
 
 METHODS = ("kmeans", "gmm", "kprototypes", "hdbscan")
+MAX_FIT_ROWS = {"kprototypes": 8000, "hdbscan": 10000}
 
 
 def _fit_one(
@@ -229,6 +230,13 @@ class SegmentModel:
         if self.method == "kprototypes" and (C is None or C.shape[1] == 0):
             raise ValueError("k-prototypes needs at least one categorical input")
         rng = np.random.default_rng(self.random_state)
+        # k-prototypes (pure Python loops) and HDBSCAN (quadratic) fit on at most
+        # MAX_FIT_ROWS of the sample; the rest are assigned like every other person.
+        cap = MAX_FIT_ROWS.get(self.method)
+        if cap is not None and len(X) > cap:
+            keep = np.sort(rng.choice(len(X), size=cap, replace=False))
+            X = X[keep]
+            C = None if C is None else C[keep]
         n = len(X)
         mcs = max(15, n // 40)
         if self.method == "hdbscan":
