@@ -57,5 +57,5 @@ def test_inputs_are_scaled_to_their_group_weight(make_workspace) -> None:
 
 def test_unknown_names_in_the_config_are_refused(make_workspace) -> None:
     ws, _, _ = _workspace(make_workspace, {"categoriez": 0.5})
-    with pytest.raises(StageError, match="unknown attribute or group.*categoriez"):
+    with pytest.raises(StageError, match=r"unknown attribute or group.*categoriez"):
         ws.segments.feature_set()
