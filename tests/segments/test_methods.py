@@ -1,6 +1,7 @@
 """SegmentModel's four methods, k by criterion and stability, and the BH correction."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 from sklearn.datasets import make_blobs
@@ -81,14 +82,18 @@ def test_welch_test_in_the_stage_matches_scipy(make_workspace) -> None:
     tenure = np.r_[rng.normal(10, 3, 60), rng.normal(30, 5, 60)].round(1)
     fee = np.r_[rng.normal(20, 4, 60), rng.normal(50, 6, 60)].round(2)
     noise = rng.normal(0, 1, n).round(3)
-    rows = "".join(f"C{i},{tenure[i]},{fee[i]},{noise[i]}\n" for i in range(n))
+    vip = np.r_[rng.random(60) < 0.2, rng.random(60) < 0.7]
+    rows = "".join(
+        f"C{i},{tenure[i]},{fee[i]},{noise[i]},{str(vip[i]).lower()}\n" for i in range(n)
+    )
     ws = make_workspace(
-        {"plans": ("customers", "plans.csv", "customer_id,tenure,fee,noise\n" + rows)},
+        {"plans": ("customers", "plans.csv", "customer_id,tenure,fee,noise,vip\n" + rows)},
         plans={
             "attributes": {
                 "tenure": {"role": "numeric"},
                 "fee": {"role": "numeric"},
                 "noise": {"role": "numeric"},
+                "vip": {"role": "boolean", "segment": False},
             }
         },
     )
@@ -103,7 +108,7 @@ def test_welch_test_in_the_stage_matches_scipy(make_workspace) -> None:
         "SELECT * FROM segment_attributes WHERE run_id = ? AND segment_id = 1", [result.run_id]
     ).set_index("attribute")
     members = ws.engine.fetch_df(
-        "SELECT p.attr_tenure, p.attr_fee, p.attr_noise, m.segment_id FROM profiles p "
+        "SELECT p.attr_tenure, p.attr_fee, p.attr_noise, p.attr_vip, m.segment_id FROM profiles p "
         "JOIN segment_membership m USING (person_id) WHERE m.run_id = ?",
         [result.run_id],
     )
@@ -115,3 +120,10 @@ def test_welch_test_in_the_stage_matches_scipy(make_workspace) -> None:
         pooled = np.sqrt(((len(a) - 1) * a.var() + (len(b) - 1) * b.var()) / (len(a) + len(b) - 2))
         assert got.loc[col, "effect_size"] == pytest.approx((a.mean() - b.mean()) / pooled)
     assert got.loc["attr_fee", "distinguishing"] and not got.loc["attr_noise", "distinguishing"]
+    # A boolean is compared as a share: the z-test's p equals the uncorrected chi-square's.
+    table = pd.crosstab(inside, members["attr_vip"].astype(bool))
+    want = stats.chi2_contingency(table.to_numpy(), correction=False).pvalue
+    assert got.loc["attr_vip", "p_value"] == pytest.approx(want, rel=1e-6)
+    p_in, p_out = members.loc[inside, "attr_vip"].mean(), members.loc[~inside, "attr_vip"].mean()
+    h = 2 * np.arcsin(np.sqrt(p_in)) - 2 * np.arcsin(np.sqrt(p_out))
+    assert got.loc["attr_vip", "effect_size"] == pytest.approx(h)

@@ -5,7 +5,9 @@ categorical one (as a 0/1 share), the engine computes per segment the count, mea
 and variance, and the same over all segmented persons; the rest of the persons'
 figures follow from the two. Then, per segment and attribute: Cohen's d (the
 difference of means over the pooled standard deviation) and Welch's t-test of
-segment against rest. The p-values of the whole run (segments x attributes) are
+segment against rest; for 0/1 attributes (booleans, categorical values) Cohen's h
+(the difference of the shares' arcsine square roots, doubled) and the
+two-proportion z-test. The p-values of the whole run (segments x attributes) are
 corrected by Benjamini-Hochberg; an attribute *distinguishes* a segment when its
 q-value is under ``ALPHA`` and |d| is at least ``MIN_EFFECT``, so a persona never
 claims a difference that is noise. Rows go to ``segment_attributes``.
@@ -52,10 +54,13 @@ def write_attributes(workspace: Workspace, run_id: str) -> None:
     members = f"""(SELECT p.*, m.segment_id FROM profiles p JOIN segment_membership m
         USING (person_id) WHERE m.run_id = '{run_id}')"""
     items: list[tuple[str, str | None, str]] = []  # column, value, SQL
+    binary: set[int] = set()  # items that are 0/1: compared as proportions
     for name, typ in engine.column_types("profiles"):
         if name == "person_id":
             continue
         if str(typ).upper().startswith(_NUMERIC):
+            if str(typ).upper().startswith("BOOL"):
+                binary.add(len(items))
             items.append((name, None, f"CAST({quote_ident(name)} AS DOUBLE)"))
     cats = [
         c
@@ -71,6 +76,7 @@ def write_attributes(workspace: Workspace, run_id: str) -> None:
             GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT {TOP_VALUES}"""
         ).fetchall()
         for (v,) in values:
+            binary.add(len(items))
             items.append(
                 (
                     c,
@@ -101,6 +107,16 @@ def write_attributes(workspace: Workspace, run_id: str) -> None:
             ss_r = n_t * (v_t + m_t**2) - n_s * (v_s + m_s**2)
             v_r = max(ss_r / n_r - m_r**2, 0.0)
             # Sample variances for the test; population ones pooled for Cohen's d.
+            if i in binary:
+                rows.append(
+                    [
+                        int(d["segment_id"]),
+                        col,
+                        value,
+                        *_proportions(catalogue, col, value, n_s, m_s, n_r, m_r),
+                    ]
+                )
+                continue
             vs, vr = v_s * n_s / (n_s - 1), v_r * n_r / (n_r - 1)
             pooled = math.sqrt(((n_s - 1) * vs + (n_r - 1) * vr) / (n_s + n_r - 2))
             if pooled <= 1e-12:
@@ -149,6 +165,20 @@ def write_attributes(workspace: Workspace, run_id: str) -> None:
     import pyarrow as pa
 
     engine.append_arrow("segment_attributes", pa.Table.from_pandas(frame, preserve_index=False))
+
+
+def _proportions(
+    catalogue: Catalogue, col: str, value: str | None, n_s: int, p_s: float, n_r: int, p_r: float
+) -> list[Any]:
+    """label, shares, Cohen's h and the two-proportion z-test's p-value."""
+    f = catalogue.describe(col)
+    label = f.label if value is None else f"{f.label}: {value}"
+    p_s, p_r = min(max(p_s, 0.0), 1.0), min(max(p_r, 0.0), 1.0)
+    h = 2 * math.asin(math.sqrt(p_s)) - 2 * math.asin(math.sqrt(p_r))
+    pooled = (n_s * p_s + n_r * p_r) / (n_s + n_r)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n_s + 1 / n_r))
+    p = 1.0 if se <= 0 else float(2 * sps.norm.sf(abs(p_s - p_r) / se))
+    return [label, float(p_s), float(p_r), float(h), p]
 
 
 def _nan(x: object) -> bool:
