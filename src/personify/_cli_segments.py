@@ -164,7 +164,8 @@ def explain(
         )
         if s.get("tier_reason"):
             console.print(f"Why {escape(str(s['tier']))}: {escape(str(s['tier_reason']))}")
-        for r in s.get("negative_reasons") or []:
+        reasons = s.get("negative_reasons")
+        for r in [] if reasons is None else list(reasons):
             console.print(f"  - {escape(str(r))}")
         table = Table(title="Distinguishing attributes (Benjamini-Hochberg q < 0.01, |d| >= 0.2)")
         for col in ("attribute", "segment", "rest", "Cohen's d", "q-value"):
