@@ -222,8 +222,10 @@ def test_negative_segments_have_reasons(demo) -> None:
 
 
 def test_in_engine_scoring_matches_nearest_centroid_in_python(demo) -> None:
+    """Recompute every input from the stored transform with numpy, then the nearest centroid."""
     ws, _, _ = demo
     run = ws.segments.latest_run()
+    assert run["method"] == "kmeans"
     features = json.loads(run["features"])
     scaling = json.loads(run["scaling"])
     centroids = json.loads(run["centroids"])
@@ -234,11 +236,18 @@ def test_in_engine_scoring_matches_nearest_centroid_in_python(demo) -> None:
     )
     z = []
     for f in features:
-        x = profiles[f].astype(float)
-        if f in ("frequency", "monetary", "avg_order_value"):
-            x = np.log1p(x.clip(lower=0))
         s = scaling[f]
-        z.append((x.fillna(s["median"]) - s["mean"]) / s["sd"])
+        col = profiles[s["column"]]
+        if s["kind"] == "onehot":
+            x = (col.astype("string") == s["value"]).fillna(False).astype(float)
+        else:
+            x = pd.to_numeric(col.astype("Float64"), errors="coerce").astype(float)
+            if s["log"]:
+                x = np.log1p(x.clip(lower=0))
+        v = (x.fillna(s["center"]) - s["center"]) / s["scale"]
+        if s["kind"] == "numeric":
+            v = v.clip(-4, 4)
+        z.append(v * s["weight"] / s["spread"])
     X = np.column_stack(z)
     ids = sorted(centroids, key=int)
     C = np.array([[centroids[i][f] for f in features] for i in ids])

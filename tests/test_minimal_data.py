@@ -103,11 +103,13 @@ def test_the_telco_table_runs_without_purchases(tmp_path: Path) -> None:
     source = {"kind": "customer_attributes", "path": str(tmp_path / "telco.csv")}
     Workspace.init(tmp_path / "ws", sources={"telco": {**source, "attributes": attributes}})
     runner = CliRunner()
-    # By default only buyers are segmented: a clear message, not a traceback.
+    # Asking for buyers only when nobody bought: a clear message, not a traceback.
+    _set(tmp_path / "ws", segments={"min_orders": 1, "k_range": [3, 4], "bootstrap": 2})
     first = runner.invoke(app, ["run", "--workspace", str(tmp_path / "ws")])
     assert first.exit_code == 1 and "min_orders: 0" in first.output
     assert first.exception is None or isinstance(first.exception, SystemExit)
-    _set(tmp_path / "ws", segments={"min_orders": 0, "k_range": [3, 4]})
+    # The default (min_orders: auto) segments everyone when nobody bought.
+    _set(tmp_path / "ws", segments={"min_orders": "auto"})
     second = runner.invoke(app, ["run", "--workspace", str(tmp_path / "ws")])
     assert second.exit_code == 0, second.output
     with Workspace(tmp_path / "ws") as ws:

@@ -316,14 +316,6 @@ def _print_models(r: Any) -> None:
         )
 
 
-@app.command()
-def segments(workspace: WorkspaceOpt) -> None:
-    """Segment customers with k-means and rank the segments by revenue."""
-    with _errors(), Workspace(workspace) as ws:
-        r = _stage(ws, "segments")
-    console.print(f"run {r.run_id}: k={r.k}, silhouette {r.silhouette:.3f}")
-
-
 from personify._cli_personas import personas_app  # noqa: E402 (after the helpers it uses)
 
 app.add_typer(personas_app, name="personas")
@@ -405,7 +397,8 @@ def _run_all(ws: Workspace) -> None:
     _print_models(results["profiles"])
     seg = results["segments"]
     console.print(
-        f"Segments: k={seg.k} (silhouette {seg.silhouette:.3f}) over {seg.customers:,} customers"
+        f"Segments: {seg.method}, k={seg.k} (stability ARI {seg.stability or 0:.3f}, "
+        f"silhouette {seg.silhouette:.3f}) over {seg.customers:,} {seg.population or 'persons'}"
     )
     _print_personas(results["personas"])
     console.print(
@@ -533,7 +526,10 @@ from personify._cli_quarantine import quarantine_app  # noqa: E402 - sub-apps us
 
 app.add_typer(quarantine_app, name="quarantine")
 
+from personify._cli_segments import segments_app  # noqa: E402
 from personify._cli_sources import sources_app  # noqa: E402
+
+app.add_typer(segments_app, name="segments")
 
 app.add_typer(sources_app, name="sources")
 

@@ -455,19 +455,84 @@ class IdentityConfig(_Model):
     probabilistic: ProbabilisticConfig = Field(default_factory=ProbabilisticConfig)
 
 
+SegmentMethod = Literal["kmeans", "gmm", "kprototypes", "hdbscan"]
+SEGMENT_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class StrategyConfig(_Model):
+    """How much each value criterion counts when segments are ranked (docs/segments.md)."""
+
+    clv: Annotated[float, Field(ge=0.0, le=10.0)] = Field(
+        default=1.0, description="Future value: average CLV (revenue to date without a CLV)"
+    )
+    profitability: Annotated[float, Field(ge=0.0, le=10.0)] = Field(
+        default=1.0, description="Margin after returns less acquisition cost, per customer"
+    )
+    growth: Annotated[float, Field(ge=0.0, le=10.0)] = Field(
+        default=0.5, description="Share of new customers (joined in lifecycle.new_days)"
+    )
+    retention: Annotated[float, Field(ge=0.0, le=10.0)] = Field(
+        default=0.5, description="1 - average churn risk"
+    )
+
+
 class SegmentsConfig(_Model):
+    """Which persons are segmented, on what, by which method, and how segments are ranked."""
+
+    method: SegmentMethod = Field(
+        default="kmeans",
+        description="kmeans, gmm (Gaussian mixture), kprototypes (numeric and categorical), "
+        "hdbscan (density; may leave outliers unassigned)",
+    )
     k: Literal["auto"] | Annotated[int, Field(ge=2, le=12)] = "auto"
-    k_range: tuple[Annotated[int, Field(ge=2)], Annotated[int, Field(le=12)]] = (3, 6)
+    k_range: tuple[Annotated[int, Field(ge=2)], Annotated[int, Field(le=12)]] = (3, 8)
     sample_size: Annotated[int, Field(ge=500)] = 50_000
-    min_orders: Annotated[int, Field(ge=0)] = 1
+    min_orders: Literal["auto"] | Annotated[int, Field(ge=0)] = Field(
+        default="auto",
+        description="Segment only persons with at least this many purchases (0: everyone the "
+        "profiles describe; auto: 1 when anyone bought, else 0)",
+    )
     gross_margin: Annotated[float, Field(gt=0.0, le=1.0)] = 0.35
     seed: int = 42
+    bootstrap: Annotated[int, Field(ge=0, le=50)] = Field(
+        default=6, description="Bootstrap resamples per k for the stability ARI (0: none)"
+    )
+    min_stability: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        default=0.85, description="A k whose stability ARI is below this is not chosen"
+    )
+    features: list[Annotated[str, Field(pattern=SEGMENT_NAME)]] | None = Field(
+        default=None, description="Profile columns or groups to segment on (default: all)"
+    )
+    exclude: list[Annotated[str, Field(pattern=SEGMENT_NAME)]] = Field(default_factory=list)
+    weights: dict[
+        Annotated[str, Field(pattern=SEGMENT_NAME)], Annotated[float, Field(ge=0.0, le=10.0)]
+    ] = Field(
+        default_factory=dict,
+        description="Weight of a group (categories, channels, ...) or of one input; 0 leaves "
+        "it out; default 1 per group, shared by its inputs",
+    )
+    value_attribute: str | None = Field(
+        default=None,
+        pattern=r"^(attr_)?[A-Za-z_][A-Za-z0-9_]*$",
+        description="A numeric attribute that is the revenue of a company without purchases "
+        "(monthly charges)",
+    )
+    strategy: StrategyConfig = Field(default_factory=StrategyConfig)
+    primary: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(le=12)]] = (3, 5)
 
     @model_validator(mode="after")
     def _range_ordered(self) -> SegmentsConfig:
         if self.k_range[0] > self.k_range[1]:
             raise ValueError(f"k_range must be [low, high] with low <= high, got {self.k_range}")
+        if self.primary[0] > self.primary[1]:
+            raise ValueError(f"primary must be [low, high] with low <= high, got {self.primary}")
         return self
+
+    @property
+    def value_column(self) -> str | None:
+        if self.value_attribute is None:
+            return None
+        return "attr_" + self.value_attribute.removeprefix("attr_")
 
 
 class PersonasConfig(_Model):

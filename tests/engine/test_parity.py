@@ -38,6 +38,7 @@ TABLES = {
     "segment_runs": ["run_id"],
     "segment_membership": ["run_id", "person_id"],
     "segments": ["run_id", "segment_id"],
+    "segment_attributes": ["run_id", "segment_id", "attribute", "value"],
     "personas": ["segment_run", "segment_id"],
 }
 STAGE_OF = {
@@ -52,6 +53,7 @@ STAGE_OF = {
     "segment_runs": "segments",
     "segment_membership": "segments",
     "segments": "segments",
+    "segment_attributes": "segments",
     "personas": "personas",
 }
 

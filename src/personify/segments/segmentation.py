@@ -1,16 +1,23 @@
-"""The segmentation stage: fit on a sample, score every customer in the engine.
+"""The segmentation stage: fit on a sample, assign every person in the engine.
 
-1. Scaling statistics (median for missing values, mean, standard deviation) of
-   each model feature are computed in the engine over all customers.
-2. A deterministic sample (by hash of person id and seed) is pulled into
-   Python and the model is fitted on it.
-3. Every customer is assigned to the nearest centroid by one SQL query, so a
-   million customers never pass through Python.
-4. Segments are ranked by revenue; segments that cost more than they bring are
-   flagged negative.
+1. Who is segmented: persons with at least ``segments.min_orders`` purchases
+   (``auto``: 1 when anyone in the profiles bought, else everyone, so a
+   subscription or reviews-only company is segmented on what it has).
+2. Inputs (``segments/features.py``): mixed profile data transformed, scaled and
+   weighted by group, from a deterministic sample (by hash of person id and seed).
+3. The model (``segments/model.py``): the configured method, k chosen by
+   silhouette or BIC together with bootstrap stability, fitted on the sample.
+4. Every person is assigned by one SQL query (distance to each centroid, or the
+   mixture's likelihood, or k-prototypes' mixed distance), so a million persons
+   never pass through Python.
+5. Segment profiles (size, revenue, CLV, churn risk, acquisition cost, growth),
+   the value ranking into primary, secondary and negative tiers
+   (``segments/ranking.py``) and the attributes that distinguish each segment,
+   tested and corrected for multiple comparisons (``segments/profile.py``).
 
-Writes ``segment_runs``, ``segments`` and ``segment_membership``; a run's id is
-a hash of what it learned, so the same data gives the same run.
+Writes ``segment_runs``, ``segments``, ``segment_membership`` and
+``segment_attributes``; a run's id is a hash of what it learned, so the same data
+gives the same run.
 """
 
 from __future__ import annotations
@@ -19,24 +26,21 @@ import datetime as dt
 import hashlib
 import json
 import math
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from personify.errors import StageError
-from personify.formatting import number_format
 from personify.ingest._readers import quote_ident, quote_literal
-from personify.profiles.features import CATEGORY_PREFIX, Catalogue
 from personify.progress import ProgressFn, no_progress
-from personify.segments.model import KSelectingKMeans
+from personify.segments.features import FeatureSet, prepare
+from personify.segments.model import SegmentModel
 
 if TYPE_CHECKING:
     from personify.workspace import Workspace
 
 MIN_CUSTOMERS = 50
-ONE_HOT_VALUES = 5  # a categorical attribute enters the model as its most frequent values
 
 
 @dataclass(frozen=True)
@@ -47,304 +51,285 @@ class SegmentationResult:
     silhouettes: dict[int, float]
     customers: int
     features: list[str]
+    method: str = "kmeans"
+    stability: float | None = None
+    selection: list[dict[str, Any]] = field(default_factory=list)
+    reason: str = ""
+    unassigned: int = 0
+    group_weights: dict[str, float] = field(default_factory=dict)
+    population: str = ""
 
 
 class Segmentation:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
-        self._exprs: dict[str, str] = {}
 
-    def model_features(self, eligible: str = "true") -> dict[str, str]:
-        """Model input name -> its SQL over ``profiles`` (before scaling).
+    # -- who and on what ---------------------------------------------------------------------
+    def population(self) -> tuple[str, str]:
+        """The SQL condition on ``profiles`` of who is segmented, and its wording."""
+        engine = self.workspace.engine
+        cfg = self.workspace.config.segments
+        min_orders = cfg.min_orders
+        if min_orders == "auto":
+            buyers = engine.scalar("SELECT count(*) FROM profiles WHERE frequency > 0")
+            min_orders = 1 if buyers else 0
+        if min_orders == 0:
+            return "true", "every person the profiles describe"
+        return f"frequency >= {int(min_orders)}", f"persons with {min_orders}+ purchase(s)"
 
-        Built-in inputs come from the catalogue; declared attributes with ``segment:
-        true`` join them: numeric as they are, boolean as 0/1, categorical one-hot
-        (one 0/1 input per value among its ``ONE_HOT_VALUES`` most frequent; a
-        two-valued attribute gives one input, as the second would mirror the first).
-        """
-        catalogue = Catalogue(self.workspace.config)
-        cols = self.workspace.engine.columns("profiles")
-        out: dict[str, str] = {}
-        for c in cols:
-            attr = catalogue.attributes.get(c)
-            if attr is not None:
-                if not attr.segment:
-                    continue
-                if attr.role == "numeric":
-                    out[c] = quote_ident(c)
-                elif attr.role == "boolean":
-                    out[c] = f"CAST({quote_ident(c)} AS DOUBLE)"
-                elif attr.role == "categorical":
-                    out.update(self._one_hot(c, eligible))
-                continue
-            f = catalogue.describe(c)
-            if f.model or c.startswith(CATEGORY_PREFIX):
-                out[c] = f"ln(1 + greatest({c}, 0))" if f.log else c
-        return out
+    def _sample_order(self) -> str:
+        seed = self.workspace.config.segments.seed
+        return self.workspace.engine.sample_key(f"person_id || '{seed}'")
 
-    def _one_hot(self, column: str, eligible: str) -> dict[str, str]:
-        q = quote_ident(column)
-        values = [
-            str(r[0])
-            for r in self.workspace.engine.sql(
-                f"""SELECT {q} FROM profiles WHERE {eligible} AND {q} IS NOT NULL
-                GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT {ONE_HOT_VALUES + 1}"""
-            ).fetchall()
-        ]
-        values = values[:1] if len(values) == 2 else values[:ONE_HOT_VALUES]
-        out: dict[str, str] = {}
-        for value in values:
-            slug = re.sub(r"[^a-z0-9]+", "_", value.lower()).strip("_") or "value"
-            name, i = f"{column}__{slug}", 2
-            while name in out:
-                name, i = f"{column}__{slug}_{i}", i + 1
-            out[name] = f"CAST(coalesce({q} = {quote_literal(value)}, false) AS DOUBLE)"
-        return out
+    def feature_set(self, eligible: str | None = None) -> FeatureSet:
+        eligible = eligible or self.population()[0]
+        return prepare(
+            self.workspace,
+            eligible,
+            self._sample_order(),
+            self.workspace.config.segments.sample_size,
+        )
 
+    def model_features(self, eligible: str | None = None) -> dict[str, str]:
+        """Model input name -> its SQL over ``profiles`` (before scaling)."""
+        return {i.name: i.raw for i in self.feature_set(eligible).inputs}
+
+    # -- the run -----------------------------------------------------------------------------
     def run(self, *, progress: ProgressFn = no_progress) -> SegmentationResult:
         engine = self.workspace.engine
         engine.require("profiles")
         cfg = self.workspace.config.segments
-        eligible = f"frequency >= {cfg.min_orders}"
+        eligible, who = self.population()
         customers = int(engine.scalar(f"SELECT count(*) FROM profiles WHERE {eligible}"))
         if customers < MIN_CUSTOMERS:
             raise StageError(
-                f"only {customers} customers have at least {cfg.min_orders} purchase(s); "
-                f"segmentation needs {MIN_CUSTOMERS} or more"
+                f"only {customers} {who} ({eligible}); segmentation needs {MIN_CUSTOMERS} or more"
                 + (
                     " (set segments.min_orders: 0 to segment persons without purchases)"
-                    if cfg.min_orders > 0
+                    if eligible != "true"
                     else ""
                 )
             )
-        progress("scaling", 0.05)
-        features, stats = self._scaling(eligible)
-        z = {f: self._z_expr(f, stats[f]) for f in features}
+        progress("features", 0.05)
+        fs = self.feature_set(eligible)
+        numeric = [i for i in fs.inputs if cfg.method != "kprototypes" or i.kind != "onehot"]
+        cats = fs.categoricals if cfg.method == "kprototypes" else []
+        if cfg.method == "kprototypes" and not cats:
+            raise StageError("segments.method kprototypes needs a categorical attribute")
         progress("sample", 0.15)
+        select = [f"{i.sql()} AS {quote_ident(i.name)}" for i in numeric]
+        select += [f"{c.sql()} AS {quote_ident('cat__' + c.column)}" for c in cats]
         sample = engine.fetch_df(
-            f"""SELECT {", ".join(f"{e} AS {quote_ident(f)}" for f, e in z.items())} FROM profiles
-            WHERE {eligible} ORDER BY {engine.sample_key(f"person_id || '{cfg.seed}'")}
-            LIMIT {cfg.sample_size}"""
+            f"SELECT {', '.join(select)} FROM profiles WHERE {eligible} "
+            f"ORDER BY {self._sample_order()} LIMIT {cfg.sample_size}"
         )
+        X = sample[[i.name for i in numeric]].to_numpy(dtype=float)
+        C = sample[[f"cat__{c.column}" for c in cats]].astype(str).to_numpy() if cats else None
         progress("fit", 0.25)
-        model = KSelectingKMeans(k=cfg.k, k_range=cfg.k_range, random_state=cfg.seed)
-        model.fit(sample[features].to_numpy())
-        centers = np.round(model.cluster_centers_, 10)
+        model = SegmentModel(
+            method=cfg.method,
+            k=cfg.k,
+            k_range=cfg.k_range,
+            random_state=cfg.seed,
+            bootstrap=cfg.bootstrap,
+            min_stability=cfg.min_stability,
+        ).fit(X, C)
+        params = _rounded_params(model.params_)
         run_id = (
             "seg-"
             + hashlib.sha256(
-                json.dumps([features, stats, centers.tolist()], sort_keys=True).encode()
+                json.dumps(
+                    [cfg.method, [i.record() for i in numeric], params], sort_keys=True
+                ).encode()
             ).hexdigest()[:12]
         )
-        progress("score", 0.6)
+        progress("assign", 0.6)
         with engine.transaction():
-            self._write(run_id, eligible, features, stats, z, model, centers)
+            unassigned = self._write(run_id, eligible, who, fs, numeric, cats, model, params)
         progress("segments", 1.0)
         return SegmentationResult(
-            run_id, model.n_clusters_, model.silhouette_, model.silhouettes_, customers, features
+            run_id,
+            model.n_clusters_,
+            float(model.silhouette_),
+            {r["k"]: r["silhouette"] for r in model.selection_ if r["silhouette"] is not None},
+            customers - unassigned,
+            [i.name for i in numeric] + [c.column for c in cats],
+            cfg.method,
+            model.stability_,
+            model.selection_,
+            model.reason_,
+            unassigned,
+            fs.group_weights,
+            who,
         )
 
-    # -- steps -------------------------------------------------------------------------------
-    def _raw_expr(self, feature: str) -> str:
-        return self._exprs[feature]
-
-    def _z_expr(self, feature: str, s: dict[str, float]) -> str:
-        return (
-            f"((coalesce({self._raw_expr(feature)}, {_double(s['median'])}) - "
-            f"{_double(s['mean'])}) / {_double(s['sd'])})"
-        )
-
-    def _scaling(self, eligible: str) -> tuple[list[str], dict[str, dict[str, float]]]:
-        engine = self.workspace.engine
-        self._exprs = self.model_features(eligible)
-        candidates = list(self._exprs)
-        if len(candidates) < 2:
-            raise StageError("fewer than two profile attributes can be segmented on")
-        medians = engine.sql(
-            f"SELECT {', '.join(f'median({self._raw_expr(f)})' for f in candidates)} "
-            f"FROM profiles WHERE {eligible}"
-        ).fetchone()
-        usable = [(f, m) for f, m in zip(candidates, medians, strict=True) if m is not None]
-        moments = engine.sql(
-            "SELECT "
-            + ", ".join(
-                f"avg(coalesce({self._raw_expr(f)}, {_double(m)})), "
-                f"stddev_pop(coalesce({self._raw_expr(f)}, {_double(m)}))"
-                for f, m in usable
-            )
-            + f" FROM profiles WHERE {eligible}"
-        ).fetchone()
-        stats: dict[str, dict[str, float]] = {}
-        for i, (f, m) in enumerate(usable):
-            mean, sd = moments[2 * i], moments[2 * i + 1]
-            if sd and sd > 1e-9 and math.isfinite(sd):
-                # 10 significant digits: parallel float sums vary in the last bits.
-                stats[f] = {
-                    k: float(f"{v:.10g}") for k, v in (("median", m), ("mean", mean), ("sd", sd))
-                }
-        if len(stats) < 2:
-            raise StageError("fewer than two profile attributes vary across customers")
-        return list(stats), stats
+    # -- assignment --------------------------------------------------------------------------
+    def _costs(self, numeric: list[Any], cats: list[Any], params: dict[str, Any]) -> list[str]:
+        """Per cluster, the SQL of the quantity the nearest cluster minimises."""
+        method = self.workspace.config.segments.method
+        z = [i.sql() for i in numeric]
+        out = []
+        for c, center in enumerate(params["centers"]):
+            if method == "gmm":
+                var = params["variances"][c]
+                terms = [
+                    f"pow({z[j]} - {_double(center[j])}, 2) / {_double(var[j])}"
+                    for j in range(len(z))
+                ]
+                const = float(np.log(var).sum() - 2 * math.log(params["weights"][c]))
+                out.append(" + ".join(terms) + f" + {_double(const)}")
+                continue
+            terms = [f"pow({z[j]} - {_double(center[j])}, 2)" for j in range(len(z))]
+            if method == "kprototypes":
+                modes = params["modes"][c]
+                terms += [
+                    f"{_double(params['gamma'])} * CASE WHEN {cat.sql()} = "
+                    f"{quote_literal(str(modes[j]))} "
+                    "THEN CAST(0 AS DOUBLE) ELSE CAST(1 AS DOUBLE) END"
+                    for j, cat in enumerate(cats)
+                ]
+            out.append(" + ".join(terms))
+        return out
 
     def _write(
         self,
         run_id: str,
         eligible: str,
-        features: list[str],
-        stats: dict[str, dict[str, float]],
-        z: dict[str, str],
-        model: KSelectingKMeans,
-        centers: np.ndarray,
-    ) -> None:
+        who: str,
+        fs: FeatureSet,
+        numeric: list[Any],
+        cats: list[Any],
+        model: SegmentModel,
+        params: dict[str, Any],
+    ) -> int:
+        from personify.segments.profile import write_attributes
+        from personify.segments.ranking import write_segments
+
         engine = self.workspace.engine
-        distances = [
-            " + ".join(f"pow({z[f]} - {_double(c[j])}, 2)" for j, f in enumerate(features))
-            for c in centers
-        ]
-        names = [f"d{i}" for i in range(1, len(distances) + 1)]
+        cfg = self.workspace.config.segments
+        costs = self._costs(numeric, cats, params)
+        names = [f"d{i}" for i in range(1, len(costs) + 1)]
         nearest = f"least({', '.join(names)})" if len(names) > 1 else names[0]
         engine.create_table(
-            "_assign",
-            f"""WITH d AS (SELECT person_id, monetary,
-                  {", ".join(f"{d} AS {n}" for d, n in zip(distances, names, strict=True))}
+            "_assign0",
+            f"""WITH d AS (SELECT person_id,
+                  {", ".join(f"{d} AS {n}" for d, n in zip(costs, names, strict=True))}
                 FROM profiles WHERE {eligible})
-            SELECT person_id, monetary, {engine.index_of_min(names)} AS cluster,
-                   sqrt({nearest}) AS distance FROM d""",
+            SELECT person_id, {engine.index_of_min(names) if len(names) > 1 else "1"} AS cluster,
+                   {nearest} AS cost FROM d""",
             temp=True,
         )
-        # Segment 1 is the one that brings the most revenue.
+        if cfg.method == "hdbscan":
+            radius = params["radius"]
+            case = " ".join(f"WHEN {i + 1} THEN {_double(r * r)}" for i, r in enumerate(radius))
+            keep = f"cost <= CASE cluster {case} END"
+        else:
+            keep = "true"
         engine.create_table(
-            "_rank",
-            """SELECT cluster,
-                   row_number() OVER (ORDER BY sum(monetary) DESC, cluster) AS segment_id
-            FROM _assign GROUP BY cluster""",
+            "_assign",
+            f"""SELECT person_id, cluster, sqrt(greatest(cost, 0)) AS distance FROM _assign0
+            WHERE {keep}""",
             temp=True,
         )
+        total = int(engine.scalar("SELECT count(*) FROM _assign0"))
+        unassigned = total - int(engine.scalar("SELECT count(*) FROM _assign"))
         for table, ddl in _DDL.items():
-            engine.sql(ddl)
+            _ensure(engine, table, ddl)
             engine.delete_rows(table, "run_id = ?", [run_id])
-        engine.sql(
-            f"""INSERT INTO segment_membership
-            SELECT '{run_id}', a.person_id, r.segment_id, a.distance
-            FROM _assign a JOIN _rank r USING (cluster) ORDER BY a.person_id"""
-        )
-        order = {int(c): int(s) for c, s in engine.sql("SELECT * FROM _rank").fetchall()}
+        order = write_segments(self.workspace, run_id, "_assign")
         centroids = {
-            order[i + 1]: dict(zip(features, map(float, c), strict=True))
-            for i, c in enumerate(centers)
+            order[i + 1]: dict(zip([f.name for f in numeric], map(float, c), strict=True))
+            for i, c in enumerate(params["centers"])
+            if i + 1 in order
+        }
+        evidence = {
+            "method": cfg.method,
+            "reason": model.reason_,
+            "selection": model.selection_,
+            "population": who,
+            "eligible": eligible,
+            "unassigned": unassigned,
+            "left_out": fs.left_out,
+            "cluster_of_segment": {str(s): c for c, s in order.items()},
+            "params": {
+                k: v
+                for k, v in params.items()
+                if k in ("variances", "weights", "modes", "gamma", "radius")
+            },
+            "categoricals": [
+                {"column": c.column, "group": c.group, "values": list(c.values)} for c in cats
+            ],
         }
         engine.sql(
-            "INSERT INTO segment_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            """INSERT INTO segment_runs (run_id, created_at, k, silhouette, features, scaling,
+                centroids, silhouettes, method, stability, weights, selection, customers,
+                unassigned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 run_id,
                 dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
-                model.n_clusters_,
-                float(model.silhouette_),
-                json.dumps(features),
-                json.dumps(stats, sort_keys=True),
+                len(order),
+                _value(model.silhouette_),
+                json.dumps([f.name for f in numeric]),
+                json.dumps({f.name: f.record() for f in numeric}, sort_keys=True),
                 json.dumps({str(k): v for k, v in sorted(centroids.items())}),
-                json.dumps({str(k): v for k, v in model.silhouettes_.items()}),
+                json.dumps(
+                    {str(r["k"]): r["silhouette"] for r in model.selection_ if r["silhouette"]}
+                ),
+                cfg.method,
+                _value(model.stability_),
+                json.dumps(fs.group_weights, sort_keys=True),
+                json.dumps(evidence, sort_keys=True),
+                total - unassigned,
+                unassigned,
             ],
         )
-        self._write_segments(run_id)
+        write_attributes(self.workspace, run_id)
+        engine.drop_table("_assign0")
         engine.drop_table("_assign")
-        engine.drop_table("_rank")
-
-    def _write_segments(self, run_id: str) -> None:
-        """Size, value and the negative flag of each segment.
-
-        A segment is negative when it is low-value (each customer brings under a
-        quarter of the average customer's revenue) and either pays back poorly (its
-        margin after returns is under 3x what it cost to acquire: the common 3:1
-        LTV:CAC rule of thumb) or has lapsed (it last bought 1.5x longer ago than the
-        norm). A low-value segment that is active and pays back is a growth segment,
-        not a negative one.
-        """
-        engine = self.workspace.engine
-        margin = self.workspace.config.segments.gross_margin
-        cols = set(engine.columns("profiles"))
-
-        def avg(col: str) -> str:
-            return f"avg(p.{col})" if col in cols else "NULL::DOUBLE"
-
-        engine.create_table(
-            "_seg",
-            f"""WITH s AS (
-              SELECT m.segment_id, count(*) AS size, sum(p.monetary) AS revenue,
-                     avg(p.monetary) AS avg_revenue, {avg("acquisition_cost")} AS acquisition_cost,
-                     {avg("return_rate")} AS return_rate, {avg("recency_days")} AS recency_days
-              FROM segment_membership m JOIN profiles p USING (person_id)
-              WHERE m.run_id = '{run_id}' GROUP BY m.segment_id),
-            tot AS (SELECT sum(size) AS size, sum(revenue) AS revenue,
-                           sum(return_rate * size) / sum(size) AS return_rate,
-                           sum(recency_days * size) / sum(size) AS recency_days FROM s)
-            SELECT s.*, s.size / tot.size AS share,
-                   s.revenue / nullif(tot.revenue, 0) AS revenue_share,
-                   s.avg_revenue * (1 - coalesce(s.return_rate, 0)) * {_double(margin)}
-                     AS contribution,
-                   tot.return_rate AS all_return_rate, tot.recency_days AS all_recency_days
-            FROM s, tot""",
-            temp=True,
-        )
-        low_value = "revenue_share < share / 4"
-        unprofitable = "contribution < 3 * acquisition_cost"
-        lapsed = "recency_days >= 1.5 * all_recency_days"
-        many_returns = "return_rate > 1.5 * all_return_rate"
-        flags = engine.fetch_df(
-            f"""SELECT *, coalesce({low_value}, false) AS low_value,
-                   coalesce({unprofitable}, false) AS unprofitable,
-                   coalesce({lapsed}, false) AS lapsed,
-                   coalesce({many_returns}, false) AS many_returns
-            FROM _seg ORDER BY segment_id"""
-        )
-        locale = self.workspace.config.locale
-        money = number_format(locale.currency, locale.language).money
-        for s in flags.itertuples():
-            # Reasons are worded here, not in SQL, so money follows the workspace's locale.
-            reasons = []
-            if s.low_value:
-                reasons.append(
-                    f"brings {100 * s.revenue_share:.0f}% of revenue from "
-                    f"{100 * s.share:.0f}% of customers"
-                )
-            if s.unprofitable:
-                reasons.append(
-                    f"its margin after returns ({money(s.contribution, cents=False)} per "
-                    f"customer) is only {s.contribution / s.acquisition_cost:.1f}x what it cost "
-                    f"to acquire ({money(s.acquisition_cost, cents=False)}); 3x is the usual bar"
-                )
-            if s.lapsed:
-                reasons.append(
-                    f"last bought {s.recency_days:.0f} days ago on average, "
-                    f"{s.recency_days / s.all_recency_days:.1f}x longer than the norm"
-                )
-            if s.many_returns:
-                reasons.append(
-                    f"returns {100 * s.return_rate:.0f}% of items bought online, "
-                    f"{s.return_rate / s.all_return_rate:.1f}x the average"
-                )
-            negative = bool(s.low_value and (s.unprofitable or s.lapsed))
-            engine.sql(
-                """INSERT INTO segments (run_id, segment_id, size, share, revenue, revenue_share,
-                    avg_revenue, acquisition_cost, return_rate, recency_days, negative_reasons,
-                    negative) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [
-                    run_id,
-                    int(s.segment_id),
-                    int(s.size),
-                    *(_value(x) for x in (s.share, s.revenue, s.revenue_share, s.avg_revenue)),
-                    *(_value(x) for x in (s.acquisition_cost, s.return_rate, s.recency_days)),
-                    reasons,
-                    negative,
-                ],
-            )
-        engine.drop_table("_seg")
+        return unassigned
 
     def latest_run(self) -> dict[str, Any]:
         engine = self.workspace.engine
         engine.require("segment_runs")
         df = engine.fetch_df("SELECT * FROM segment_runs ORDER BY created_at DESC, run_id LIMIT 1")
         return df.iloc[0].to_dict()
+
+
+def _rounded_params(p: dict[str, Any]) -> dict[str, Any]:
+    """The model's parameters as JSON-ready lists, 10 significant digits."""
+    out: dict[str, Any] = {}
+    for k, v in p.items():
+        if k in ("labels", "bic"):
+            continue
+        if k == "modes":
+            out[k] = [[str(x) for x in row] for row in np.asarray(v)]
+        elif isinstance(v, np.ndarray):
+            out[k] = np.vectorize(lambda x: float(f"{x:.10g}"))(v.astype(float)).tolist()
+        else:
+            out[k] = float(f"{float(v):.10g}")
+    return out
+
+
+def _ensure(engine: Any, table: str, ddl: str) -> None:
+    """Create the table, or add the columns an older version of it lacks."""
+    if not engine.has_table(table):
+        engine.sql(ddl)
+        return
+    have = set(engine.columns(table))
+    body = ddl[ddl.index("(") + 1 : ddl.rindex(")")]
+    wanted = [c.strip().split(None, 1) for c in _split_columns(body)]
+    missing = [(n, t) for n, t in wanted if n not in have]
+    if not missing:
+        return
+    old = ", ".join(quote_ident(c) for c in engine.columns(table))
+    extra = ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in missing)
+    engine.create_table(f"_{table}_new", f"SELECT {old}, {extra} FROM {table}")
+    engine.drop_table(table)
+    engine.rename_table(f"_{table}_new", table)
+
+
+def _split_columns(body: str) -> list[str]:
+    return [c for c in (p.strip() for p in body.split(",")) if c]
 
 
 def _double(x: Any) -> str:
@@ -356,18 +341,27 @@ def _double(x: Any) -> str:
 
 def _value(x: Any) -> float | None:
     """A float for the database; NULL for a missing value (NaN would be stored as NaN)."""
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) else x
 
 
 _DDL = {
     "segment_runs": """CREATE TABLE IF NOT EXISTS segment_runs (run_id VARCHAR,
-        created_at TIMESTAMP,
-        k INTEGER, silhouette DOUBLE, features VARCHAR, scaling VARCHAR, centroids VARCHAR,
-        silhouettes VARCHAR)""",
+        created_at TIMESTAMP, k INTEGER, silhouette DOUBLE, features VARCHAR, scaling VARCHAR,
+        centroids VARCHAR, silhouettes VARCHAR, method VARCHAR, stability DOUBLE,
+        weights VARCHAR, selection VARCHAR, customers BIGINT, unassigned BIGINT)""",
     "segment_membership": """CREATE TABLE IF NOT EXISTS segment_membership (run_id VARCHAR,
         person_id VARCHAR, segment_id INTEGER, distance DOUBLE)""",
     "segments": """CREATE TABLE IF NOT EXISTS segments (run_id VARCHAR, segment_id INTEGER,
         size BIGINT, share DOUBLE, revenue DOUBLE, revenue_share DOUBLE, avg_revenue DOUBLE,
         acquisition_cost DOUBLE, return_rate DOUBLE, recency_days DOUBLE,
-        negative_reasons VARCHAR[], negative BOOLEAN)""",
+        negative_reasons VARCHAR[], negative BOOLEAN, tier VARCHAR, tier_reason VARCHAR,
+        value_score DOUBLE, clv DOUBLE, churn_risk DOUBLE, growth DOUBLE,
+        profitability DOUBLE, tickets DOUBLE)""",
+    "segment_attributes": """CREATE TABLE IF NOT EXISTS segment_attributes (run_id VARCHAR,
+        segment_id INTEGER, attribute VARCHAR, value VARCHAR, label VARCHAR, segment_mean DOUBLE,
+        rest_mean DOUBLE, effect_size DOUBLE, p_value DOUBLE, q_value DOUBLE,
+        distinguishing BOOLEAN)""",
 }
