@@ -302,9 +302,14 @@ def _print_models(r: Any) -> None:
         )
 
 
-@app.command()
-def segments(workspace: WorkspaceOpt) -> None:
+segments_app = typer.Typer(help="Segment customers; compare runs; place later arrivals.")
+
+
+@segments_app.callback(invoke_without_command=True)
+def segments(ctx: typer.Context, workspace: WorkspaceOpt) -> None:
     """Segment customers with k-means and rank the segments by revenue."""
+    if ctx.invoked_subcommand is not None:
+        return
     with _errors(), Workspace(workspace) as ws:
         r = _stage(ws, "segments")
     console.print(f"run {r.run_id}: k={r.k}, silhouette {r.silhouette:.3f}")
@@ -458,6 +463,10 @@ from personify._cli_events import serve as _serve  # noqa: E402
 app.add_typer(keys_app, name="keys")
 
 from personify._cli_audiences import audiences_app  # noqa: E402
+from personify._cli_runs import add_run_commands  # noqa: E402
+
+add_run_commands(segments_app)
+app.add_typer(segments_app, name="segments")
 
 app.add_typer(audiences_app, name="audiences")
 app.command("serve")(_serve)
