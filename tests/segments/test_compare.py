@@ -37,7 +37,8 @@ def _write_runs(
         ),
     )
     e.sql(
-        "CREATE TABLE segment_runs (run_id VARCHAR, created_at TIMESTAMP, k INTEGER, features VARCHAR)"
+        "CREATE TABLE segment_runs (run_id VARCHAR, created_at TIMESTAMP, k INTEGER, "
+        "features VARCHAR)"
     )
     e.sql(
         """CREATE TABLE segment_membership (run_id VARCHAR, person_id VARCHAR,
