@@ -153,3 +153,28 @@ def test_held_out_members_are_placed_back_in_their_segment(
     assert result.arrivals == e.count("profiles") - e.scalar(
         f"SELECT count(*) FROM segment_membership WHERE run_id = '{second}'"
     )
+
+
+def test_audiences_arrivals_and_compare_send_portable_sql(
+    demo: tuple[Workspace, str, str], tmp_path: Path
+) -> None:
+    from personify.engine._portable import duckdb_only
+
+    ws, first, second = demo
+    e = ws.engine
+    with e.log_statements() as log:
+        ws.audiences.add("app", "app_share > 0.5 and clv between 100 and 900", replace=True)
+        ws.audiences.summary('lifecycle_stage in ("active", "new") or churn_risk is null')
+        ws.audiences.export("app", tmp_path / "app.csv")
+        ws.audiences.remove("app")
+        e.drop_table("segment_assigners")  # so the rule is learned again, inside the log
+        assign_arrivals(ws, first)
+        compare_runs(ws, first, second)
+    checked = [s for s in log if s.origin in ("sql", "create_table", "delete_rows")]
+    assert len(checked) > 15
+    bad = {
+        s.text[:200]: reasons
+        for s in checked
+        if (reasons := duckdb_only(s.text, fragments=e.fragments, functions=e.macros))
+    }
+    assert bad == {}
