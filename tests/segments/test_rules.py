@@ -356,3 +356,15 @@ def test_rules_select_the_same_persons_on_spark(tmp_path: Path) -> None:
             assert got == expected, rule
     finally:
         spark.close()
+
+
+def test_every_function_and_audiences_command_is_in_the_docs() -> None:
+    from personify._cli_audiences import audiences_app
+    from personify.segments._rules import FUNCTIONS
+
+    text = (Path(__file__).parent.parent.parent / "docs" / "audiences.md").read_text()
+    for name in FUNCTIONS:
+        assert f"`{name}(" in text, name
+    for command in audiences_app.registered_commands:
+        name = command.name or command.callback.__name__
+        assert f"personify audiences {name}" in text, name
