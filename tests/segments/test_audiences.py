@@ -68,6 +68,15 @@ def test_count_is_persons_of_all(ws: Workspace) -> None:
     assert ws.audiences.count("monetary > 1000").persons == 0
 
 
+def test_validate_gives_the_error_as_data(ws: Workspace) -> None:
+    assert ws.audiences.validate("monetary > 150") is None
+    assert ws.audiences.validate('city == "York" and monetary >') == {
+        "rule": 'city == "York" and monetary >',
+        "position": 30,
+        "reason": "expected a value, found the end",
+    }
+
+
 def test_a_declared_attribute_is_reached_by_its_name(ws: Workspace) -> None:
     attrs = ws.audiences.attributes()
     assert attrs["contract"].name == "attr_contract" and attrs["contract"].type == "text"

@@ -140,6 +140,15 @@ class Audiences:
         """The rule as SQL over ``profiles`` (raises :class:`RuleError` with the position)."""
         return compile_rule(rule, self.attributes())
 
+    def validate(self, rule: str) -> dict[str, Any] | None:
+        """None when the rule compiles, else its error as ``{rule, position, reason}`` (for
+        a form that checks as the user types)."""
+        try:
+            self.compile(rule)
+        except RuleError as exc:
+            return exc.as_dict()
+        return None
+
     def count(self, rule: str) -> AudienceCount:
         """How many persons the rule takes, of how many: one pass of the engine."""
         c = self.compile(rule)
