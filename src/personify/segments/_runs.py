@@ -35,9 +35,10 @@ class Input:
     kind: Literal["number", "log", "flag", "equals"]
     value: str | None = None  # for "equals": the category value that gives 1
 
-    def sql(self) -> tuple[str, list[Any]]:
-        """SQL of the input (NULL when the column is missing) and its bound values."""
-        q = quote_ident(self.column)
+    def sql(self, table: str = "p") -> tuple[str, list[Any]]:
+        """SQL of the input over ``table`` (an alias; NULL when the column is missing) and
+        its bound values."""
+        q = f"{table}.{quote_ident(self.column)}"
         if self.kind == "number":
             return f"CAST({q} AS DOUBLE)", []
         if self.kind == "log":
@@ -139,12 +140,13 @@ def _top_values(workspace: Workspace, run_id: str, column: str) -> list[str]:
     return values[:1] if len(values) == 2 else values[:ONE_HOT_VALUES]
 
 
-def select_inputs(items: list[Input]) -> tuple[str, list[Any]]:
-    """``SELECT`` list items ``x0, x1, ...`` for the inputs, with their bound values."""
+def select_inputs(items: list[Input], table: str = "p") -> tuple[str, list[Any]]:
+    """``SELECT`` list items ``x0, x1, ...`` for the inputs over the profile table's alias
+    ``table``, with their bound values."""
     parts: list[str] = []
     params: list[Any] = []
     for i, item in enumerate(items):
-        sql, values = item.sql()
+        sql, values = item.sql(table)
         parts.append(f"{sql} AS x{i}")
         params += values
     return ", ".join(parts), params

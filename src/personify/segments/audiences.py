@@ -187,14 +187,14 @@ class Audiences:
         categories = [a for a in dict.fromkeys(categories) if a != "person_id"]
         booleans = list(dict.fromkeys(a for a in c.attributes if _is(attrs, a, "boolean")))
         # The rule once, as a flag: its values are bound once, in order.
-        flagged = f"SELECT *, CASE WHEN {c.sql} THEN 1 ELSE 0 END AS _in FROM {PROFILES}"
-        parts = ["count(*)", "sum(_in)"]
+        flagged = f"SELECT *, CASE WHEN {c.sql} THEN 1 ELSE 0 END AS _personify_in FROM {PROFILES}"
+        parts = ["count(*)", "sum(_personify_in)"]
         for a in numbers:
             q = quote_ident(a)
-            parts += [f"avg(CASE WHEN _in = 1 THEN {q} END)", f"avg({q})"]
+            parts += [f"avg(CASE WHEN _personify_in = 1 THEN {q} END)", f"avg({q})"]
         for a in booleans:
             q = f"CASE WHEN {quote_ident(a)} THEN 1 ELSE 0 END"
-            parts += [f"avg(CASE WHEN _in = 1 THEN {q} END)", f"avg({q})"]
+            parts += [f"avg(CASE WHEN _personify_in = 1 THEN {q} END)", f"avg({q})"]
         row = self.engine.sql(
             f"WITH t AS ({flagged}) SELECT {', '.join(parts)} FROM t", list(c.params)
         ).fetchone()
@@ -214,9 +214,9 @@ class Audiences:
     ) -> list[Figure]:
         q = quote_ident(column)
         df = self.engine.fetch_df(
-            f"""WITH t AS (SELECT {q} AS v, CASE WHEN {c.sql} THEN 1 ELSE 0 END AS _in
+            f"""WITH t AS (SELECT {q} AS v, CASE WHEN {c.sql} THEN 1 ELSE 0 END AS _personify_in
                 FROM {PROFILES})
-            SELECT v, sum(_in) AS n, count(*) AS everyone FROM t WHERE v IS NOT NULL
+            SELECT v, sum(_personify_in) AS n, count(*) AS everyone FROM t WHERE v IS NOT NULL
             GROUP BY v ORDER BY n DESC, everyone DESC, v LIMIT {top}""",
             list(c.params),
         )
