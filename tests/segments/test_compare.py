@@ -3,6 +3,7 @@ are worked out by hand in the comments)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from itertools import chain
 from pathlib import Path
@@ -87,7 +88,10 @@ RUN_B = {
 def ws(tmp_path: Path) -> Iterator[Workspace]:
     w = Workspace.init(tmp_path / "ws")
     people = set(chain(*RUN_A.values(), *RUN_B.values()))
-    _write_runs(w, {"run-a": RUN_A, "run-b": RUN_B}, {p: {"monetary": float(p)} for p in people})
+    values = {
+        p: {"monetary": float(p), "frequency": 1.0 + p % 3, "age": 20.0 + p % 50} for p in people
+    }
+    _write_runs(w, {"run-a": RUN_A, "run-b": RUN_B}, values)
     yield w
     w.close()
 
@@ -173,6 +177,16 @@ def test_cli_compare_prints_the_events(ws: Workspace) -> None:
     assert "400 persons in both, matched by membership" in " ".join(result.output.split())
     result = CliRunner().invoke(app, ["segments", "compare", "run-", "run-b", "-w", path])
     assert result.exit_code == 1 and "more than one run starts so" in result.output
+    # `personify segments` alone still fits a run (on the profiles, without the hand-made
+    # tables of an older layout; k fixed to keep it short).
+    with Workspace(path) as again:
+        for table in ("segment_runs", "segment_membership", "segments"):
+            again.engine.drop_table(table)
+    config = Path(path) / "personify.yaml"
+    config.write_text(config.read_text().replace("  k: auto", "  k: 3", 1))
+    result = CliRunner().invoke(app, ["segments", "-w", path])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"run seg-\w+: k=\d", result.output)
 
 
 @pytest.mark.slow
