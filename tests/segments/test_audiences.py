@@ -121,6 +121,48 @@ def test_summary_compares_with_everyone_and_hides_small_groups(ws: Workspace) ->
     assert small.suppressed and small.figures == []
 
 
+def test_segment_reads_the_latest_run_and_its_arrivals(ws: Workspace) -> None:
+    e = ws.engine
+    assert "segment" not in ws.audiences.attributes()  # no run yet
+    e.sql("CREATE TABLE segment_runs (run_id VARCHAR, created_at TIMESTAMP, k INTEGER)")
+    e.sql("INSERT INTO segment_runs VALUES ('old', '2026-01-01', 2), ('new', '2026-02-01', 2)")
+    e.sql(
+        "CREATE TABLE segment_membership (run_id VARCHAR, person_id VARCHAR, "
+        "segment_id INTEGER, distance DOUBLE)"
+    )
+    # Run 'new': P01..P10 in segment 1, P11..P20 in 2; 'old' put everyone in 1.
+    for i in range(1, N + 1):
+        e.sql("INSERT INTO segment_membership VALUES ('old', ?, 1, 0)", [f"P{i:02d}"])
+    for i in range(1, 21):
+        e.sql(
+            "INSERT INTO segment_membership VALUES ('new', ?, ?, 0)",
+            [f"P{i:02d}", 1 if i <= 10 else 2],
+        )
+    assert ws.audiences.attributes()["segment"].type == "number"
+    assert ws.audiences.count("segment == 2").persons == 10
+    assert ws.audiences.count("segment is null").persons == 10  # P21..P30: not in 'new'
+    # P21..P25 arrived later and were placed in segment 2 (of 'new'; 'old' is ignored).
+    e.sql(
+        "CREATE TABLE segment_arrivals (run_id VARCHAR, person_id VARCHAR, "
+        "segment_id INTEGER, distance DOUBLE, assigned_at TIMESTAMP)"
+    )
+    for i in range(21, 26):
+        e.sql("INSERT INTO segment_arrivals VALUES ('new', ?, 2, 0, NULL)", [f"P{i:02d}"])
+        e.sql("INSERT INTO segment_arrivals VALUES ('old', ?, 9, 0, NULL)", [f"P{i:02d}"])
+    # segment 2: P11..P25; with monetary > 200 (i > 20): P21..P25
+    assert ws.audiences.count("segment == 2").persons == 15
+    assert ws.audiences.count("segment == 2 and monetary > 200").persons == 5
+    df = ws.audiences.members("segment in (2) and monetary > 240", limit=None)
+    assert df.to_dict("list") == {
+        "person_id": ["P25"],
+        "segment": [2],
+        "monetary": [250.0],
+    }
+    s = ws.audiences.summary("segment == 1")  # P01..P10: mean monetary 55
+    by = {f.attribute: f for f in s.figures}
+    assert by["monetary"].audience == pytest.approx(55.0) and "segment" not in by
+
+
 def test_saved_audiences_add_list_replace_remove(ws: Workspace) -> None:
     a = ws.audiences.add("big spenders", "monetary > 200")  # i = 21..30
     assert (a.persons, a.total) == (10, 30)

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 TABLE = "audiences"
 PROFILES = "profiles"
+SEGMENT = "segment"  # the attribute for a person's segment in the latest run
+ARRIVALS = "segment_arrivals"  # later arrivals' segments (segments/arrivals.py)
 MIN_GROUP = 10  # aggregates of fewer persons than this are not shown: they would be theirs
 # Figures a summary gives when the profile table has them, beside the rule's own attributes.
 SUMMARY_NUMBERS = ("monetary", "clv", "churn_risk", "frequency", "recency_days", "p_alive")
@@ -134,7 +136,33 @@ class Audiences:
         for name, column in declared:
             if column in out and name not in out:
                 out[name] = out[column]
+        if SEGMENT not in out and self._latest_run() is not None:
+            out[SEGMENT] = Attribute(SEGMENT, "number", "INTEGER", "Segment (latest run)")
         return out
+
+    def _latest_run(self) -> str | None:
+        if not self.engine.has_table("segment_runs"):
+            return None
+        run = self.engine.scalar(
+            "SELECT run_id FROM segment_runs ORDER BY created_at DESC, run_id LIMIT 1"
+        )
+        return None if run is None else str(run)
+
+    def _source(self, columns: Sequence[str]) -> tuple[str, list[Any]]:
+        """What a query reads: ``profiles``, or, when it reads ``segment`` (and the profile
+        table has no column of that name), profiles with each person's segment in the
+        latest run (its membership, or for a later arrival its assigned segment)."""
+        if SEGMENT not in columns or SEGMENT in self.engine.columns(PROFILES):
+            return PROFILES, []
+        run = self._latest_run()
+        parts = ["SELECT person_id, segment_id FROM segment_membership WHERE run_id = ?"]
+        if self.engine.has_table(ARRIVALS):
+            parts.append(f"SELECT person_id, segment_id FROM {ARRIVALS} WHERE run_id = ?")
+        source = (
+            f"(SELECT p.*, s.segment_id AS {SEGMENT} FROM {PROFILES} p LEFT JOIN "
+            f"({' UNION ALL '.join(parts)}) s ON s.person_id = p.person_id) {PROFILES}"
+        )
+        return source, [run] * len(parts)
 
     def compile(self, rule: str) -> CompiledRule:
         """The rule as SQL over ``profiles`` (raises :class:`RuleError` with the position)."""
@@ -152,10 +180,11 @@ class Audiences:
     def count(self, rule: str) -> AudienceCount:
         """How many persons the rule takes, of how many: one pass of the engine."""
         c = self.compile(rule)
+        source, params = self._source(c.attributes)
         row = self.engine.sql(
             f"""SELECT count(*), coalesce(sum(CASE WHEN {c.sql} THEN 1 ELSE 0 END), 0)
-            FROM {PROFILES}""",
-            list(c.params),
+            FROM {source}""",
+            [*c.params, *params],
         ).fetchone()
         return AudienceCount(rule, int(row[1]), int(row[0]))
 
@@ -170,9 +199,10 @@ class Audiences:
             raise ValueError(f"limit must be a whole number >= 0 or None, got {limit!r}")
         select = ", ".join(quote_ident(x) for x in ["person_id", *columns])
         cap = f" LIMIT {int(limit)}" if limit is not None else ""
+        source, params = self._source([*c.attributes, *columns])
         return self.engine.fetch_df(
-            f"SELECT {select} FROM {PROFILES} WHERE {c.sql} ORDER BY person_id{cap}",
-            list(c.params),
+            f"SELECT {select} FROM {source} WHERE {c.sql} ORDER BY person_id{cap}",
+            [*params, *c.params],
         )
 
     def summary(self, rule: str) -> AudienceSummary:
@@ -182,12 +212,13 @@ class Audiences:
         c = self.compile(rule)
         attrs = self.attributes()
         numbers = [a for a in (*c.attributes, *SUMMARY_NUMBERS) if _is(attrs, a, "number")]
-        numbers = list(dict.fromkeys(numbers))
+        numbers = [a for a in dict.fromkeys(numbers) if a != SEGMENT]  # an id, not a figure
         categories = [a for a in (*c.attributes, *SUMMARY_CATEGORIES) if _is(attrs, a, "text")]
         categories = [a for a in dict.fromkeys(categories) if a != "person_id"]
         booleans = list(dict.fromkeys(a for a in c.attributes if _is(attrs, a, "boolean")))
         # The rule once, as a flag: its values are bound once, in order.
-        flagged = f"SELECT *, CASE WHEN {c.sql} THEN 1 ELSE 0 END AS _personify_in FROM {PROFILES}"
+        source, params = self._source(c.attributes)
+        flagged = f"SELECT *, CASE WHEN {c.sql} THEN 1 ELSE 0 END AS _personify_in FROM {source}"
         parts = ["count(*)", "sum(_personify_in)"]
         for a in numbers:
             q = quote_ident(a)
@@ -196,7 +227,7 @@ class Audiences:
             q = f"CASE WHEN {quote_ident(a)} THEN 1 ELSE 0 END"
             parts += [f"avg(CASE WHEN _personify_in = 1 THEN {q} END)", f"avg({q})"]
         row = self.engine.sql(
-            f"WITH t AS ({flagged}) SELECT {', '.join(parts)} FROM t", list(c.params)
+            f"WITH t AS ({flagged}) SELECT {', '.join(parts)} FROM t", [*c.params, *params]
         ).fetchone()
         count = AudienceCount(rule, int(row[1] or 0), int(row[0]))
         if count.persons < MIN_GROUP:
@@ -213,12 +244,13 @@ class Audiences:
         self, c: CompiledRule, column: str, label: str, count: AudienceCount, top: int = 3
     ) -> list[Figure]:
         q = quote_ident(column)
+        source, params = self._source(c.attributes)
         df = self.engine.fetch_df(
             f"""WITH t AS (SELECT {q} AS v, CASE WHEN {c.sql} THEN 1 ELSE 0 END AS _personify_in
-                FROM {PROFILES})
+                FROM {source})
             SELECT v, sum(_personify_in) AS n, count(*) AS everyone FROM t WHERE v IS NOT NULL
             GROUP BY v ORDER BY n DESC, everyone DESC, v LIMIT {top}""",
-            list(c.params),
+            [*c.params, *params],
         )
         return [
             Figure(
