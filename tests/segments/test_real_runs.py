@@ -164,7 +164,7 @@ def test_audiences_arrivals_and_compare_send_portable_sql(
     e = ws.engine
     with e.log_statements() as log:
         ws.audiences.add("app", "app_share > 0.5 and clv between 100 and 900", replace=True)
-        ws.audiences.summary('lifecycle_stage in ("active", "new") or churn_risk is null')
+        ws.audiences.summary('segment in (1, 2) and (lifecycle_stage == "new" or p_alive > 0.5)')
         ws.audiences.export("app", tmp_path / "app.csv")
         ws.audiences.remove("app")
         e.drop_table("segment_assigners")  # so the rule is learned again, inside the log
