@@ -31,8 +31,9 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from personify import Workspace
-from personify.profiles.churn import ChurnModel, baseline_model, design_matrix
+from personify.profiles.churn import ChurnModel, baseline_model
 from personify.profiles.features import Catalogue
+from personify.profiles.modelling import design_matrix
 
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
@@ -91,8 +92,8 @@ def main() -> None:
     print(f"IBM Telco: {len(y):,} customers, {int(y.sum()):,} churned, {X.shape[1]} inputs")
     print(f"load {loaded:.1f} s, profile stage with the churn model {stage:.1f} s")
     print(
-        f"stage: {int(stored['folds'])}-fold CV ROC AUC {stored['cv_auc']:.4f} "
-        f"(plain LR {stored['baseline_cv_auc']:.4f}); churn_risk vs label {stage_auc:.4f}"
+        f"stage: {int(stored['folds'])}-fold CV ROC AUC {stored['cv_score']:.4f} "
+        f"(plain LR {stored['baseline_cv_score']:.4f}); churn_risk vs label {stage_auc:.4f}"
     )
     print(f"\nheld-out ROC AUC, {len(ours)} folds ({repeats} x 5), {held_out:.1f} s")
     print(f"{'model':<36}{'mean':>8}{'min':>8}{'max':>8}")
@@ -106,8 +107,8 @@ def main() -> None:
                 "auc": round(auc, 4),
                 "baseline_auc": round(baseline_auc, 4),
                 "ratio": round((1 - auc) / (1 - baseline_auc), 4),
-                "stage_cv_auc": round(float(stored["cv_auc"]), 4),
-                "stage_baseline_cv_auc": round(float(stored["baseline_cv_auc"]), 4),
+                "stage_cv_auc": round(float(stored["cv_score"]), 4),
+                "stage_baseline_cv_auc": round(float(stored["baseline_cv_score"]), 4),
                 "folds": len(ours),
                 "folds_ours_better": wins,
                 "stage_seconds": round(stage, 1),

@@ -258,3 +258,30 @@ def test_lifecycle_stages_cover_the_demo_and_follow_recency(demo) -> None:
     assert (buyers.loc[at_risk, "lifecycle_stage"] == "at risk").all()
     new = (buyers["tenure_days"] <= 90) & (buyers["recency_days"] <= 180)
     assert (buyers.loc[new, "lifecycle_stage"] == "new").all()
+
+
+def test_inferred_survey_traits_follow_the_generating_values(demo) -> None:
+    """The demo's survey answers are drawn around a mean per latent type; for customers who
+    took no survey, the inferred score must follow their type's mean."""
+    from personify.demo._types import LATENT_TYPES, SURVEY_ITEMS
+
+    ws, _, truth = demo
+    joined = _true_person_per_resolved(ws, truth)
+    majority = joined.groupby("person_id")["person_id_true"].agg(lambda s: s.mode().iloc[0])
+    type_of = pd.read_parquet(truth / "persons.parquet").set_index("person_id")["type_id"]
+    profiles = ws.engine.fetch_df("SELECT * FROM profiles WHERE frequency > 0")
+    profiles["type_id"] = profiles["person_id"].map(majority).map(type_of)
+    profiles = profiles.dropna(subset=["type_id"])
+    means = np.array([t.survey for t in LATENT_TYPES])
+    correlations = {}
+    for j, item in enumerate(SURVEY_ITEMS):
+        others = profiles[profiles[f"scale_{item}"].isna()]
+        inferred = others[f"inferred_{item}"]
+        if inferred.notna().any():
+            generating = means[others["type_id"].astype(int), j]
+            correlations[item] = np.corrcoef(inferred, generating)[0, 1]
+    # items whose answers differ most between types are the best inferred (10k: r 0.74-0.76)
+    assert len(correlations) >= 6, correlations
+    assert correlations["q_prefers_store"] > 0.6, correlations
+    assert correlations["q_tech_savvy"] > 0.6, correlations
+    assert np.mean(list(correlations.values())) > 0.45, correlations

@@ -295,10 +295,22 @@ def profiles(workspace: WorkspaceOpt) -> None:
 
 
 def _print_models(r: Any) -> None:
-    for name, m in getattr(r, "models", {}).items():
+    models = getattr(r, "models", {})
+    for name, m in models.items():
+        if m.metric == "r2":
+            continue  # inferred traits: one summary line below
         console.print(
-            f"{name} model of {m.target}: {m.folds}-fold CV ROC AUC {m.cv_auc:.3f} "
-            f"({m.baseline} {m.baseline_cv_auc:.3f}) on {m.persons:,} persons"
+            f"{name} model of {m.target}: {m.folds}-fold CV {m.metric_label} {m.cv_score:.3f} "
+            f"({m.baseline} {m.baseline_cv_score:.3f}) on {m.persons:,} persons"
+        )
+    traits = [m for m in models.values() if m.metric == "r2"]
+    if traits:
+        settings = getattr(r, "min_r2", None)
+        kept = [m for m in traits if settings is None or m.cv_score >= settings]
+        scores = sorted(m.cv_score for m in traits)
+        console.print(
+            f"traits inferred from behaviour: {len(kept)} of {len(traits)} survey scales kept "
+            f"(CV R² {scores[0]:.2f} to {scores[-1]:.2f}; profile_models has each)"
         )
 
 

@@ -46,6 +46,7 @@ SourceKind = Literal[
     "support_tickets",
     "reviews",
     "survey_responses",
+    "reference",
 ]
 SOURCE_KINDS: tuple[str, ...] = SourceKind.__args__  # type: ignore[attr-defined]
 
@@ -233,6 +234,24 @@ class DatabaseSpec(_Model):
         return self
 
 
+class AppendSpec(_Model):
+    """A reference table (third-party data) joined onto profiles: area demographics by
+    postcode, firmographics by e-mail domain. Its ``attributes:`` become ``ref_<name>``
+    profile columns, marked as appended, never shown as what a customer said."""
+
+    on: Literal["postcode", "city", "email_domain"] = Field(
+        description="The person's value the table's key matches: postcode, city or e-mail domain"
+    )
+    match: Literal["exact", "prefix"] = Field(
+        default="exact",
+        description="prefix: the longest key that starts the person's value (postcode "
+        "districts such as 'SW1A' or '101')",
+    )
+    provenance: str | None = Field(
+        default=None, description="Where the data comes from, as shown beside its values"
+    )
+
+
 FileFormat = Literal["csv", "parquet", "json", "jsonl", "xlsx"]
 SUFFIX_FORMATS = {
     ".csv": "csv",
@@ -263,6 +282,22 @@ class SourceSpec(_Model):
         default=None, description="Columns that identify a record (default: the kind's id)"
     )
     max_bad_fraction: Annotated[float, Field(ge=0.0, le=1.0)] = 0.05
+    append: AppendSpec | None = Field(
+        default=None, description="kind reference: which person value its key matches"
+    )
+
+    @model_validator(mode="after")
+    def _reference_appends(self) -> SourceSpec:
+        if self.kind == "reference":
+            if self.append is None:
+                raise ValueError("a reference source needs 'append: {on: postcode|city|...}'")
+            if not self.attributes:
+                raise ValueError("a reference source needs 'attributes:' (the values it adds)")
+            if self.scales or self.answers:
+                raise ValueError("a reference source has attributes only, no scales or answers")
+        elif self.append is not None:
+            raise ValueError("'append' is for sources of kind reference")
+        return self
 
     @model_validator(mode="after")
     def _one_location(self) -> SourceSpec:
@@ -497,8 +532,24 @@ class ChurnConfig(_Model):
         return self.label.removeprefix("attr_")
 
 
+class TraitsConfig(_Model):
+    """Survey scales inferred from behaviour for persons who took no survey: a model per
+    scale, trained on those who answered, kept only if its cross-validated R² reaches
+    ``min_r2``."""
+
+    enabled: bool = True
+    min_answers: Annotated[int, Field(ge=20)] = Field(
+        default=100, description="Fewer persons who answered a scale than this: no model"
+    )
+    min_r2: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        default=0.05, description="Cross-validated R² a model needs before its scores are kept"
+    )
+    folds: Annotated[int, Field(ge=2, le=10)] = 5
+    seed: int = 42
+
+
 class ProfilesConfig(_Model):
-    """Lifetime value, lifecycle and churn settings of the profile stage."""
+    """Lifetime value, lifecycle, churn and trait settings of the profile stage."""
 
     clv_horizon_days: Annotated[int, Field(ge=1, le=3650)] = Field(
         default=365, description="CLV and expected purchases look this many days ahead"
@@ -515,6 +566,7 @@ class ProfilesConfig(_Model):
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
     engagement: EngagementConfig = Field(default_factory=EngagementConfig)
     churn: ChurnConfig | None = None
+    traits: TraitsConfig = Field(default_factory=TraitsConfig)
 
 
 class EngineConfig(_Model):
@@ -559,8 +611,18 @@ def attribute_role_clashes(sources: dict[str, SourceSpec]) -> list[str]:
     """An attribute name is one profile column, so every source declaring it needs one role
     (and a scale one range)."""
     first: dict[str, tuple[str, str]] = {}  # attribute name -> (source, role)
+    appended: dict[str, str] = {}  # a reference source's attribute -> that source
     problems = []
     for source, spec in sources.items():
+        if spec.kind == "reference":  # its attributes are ref_<name> columns of their own
+            for name in spec.attributes:
+                if name in appended:
+                    problems.append(
+                        f"sources.{source}.attributes.{name}: reference source "
+                        f"'{appended[name]}' appends '{name}' already (give one another name)"
+                    )
+                appended.setdefault(name, source)
+            continue
         for name, attr in spec.attributes.items():
             seen = first.setdefault(name, (source, attr.role))
             if seen[1] != attr.role:

@@ -45,7 +45,7 @@ CONTRACT: dict[str, list[str]] = {
         "postcode",
         "joined_date",
     ],
-    "products.csv": ["product_id", "product_name", "category", "price"],
+    "products.csv": ["product_id", "product_name", "category", "price", "unit_cost"],
     "orders.parquet": [
         "order_id",
         "account_id",

@@ -47,7 +47,9 @@ SOURCES: dict[str, pa.Schema | None] = {
         ("postcode", S),
         ("joined_date", D),
     ),
-    "products.csv": _schema(("product_id", S), ("product_name", S), ("category", S), ("price", F)),
+    "products.csv": _schema(
+        ("product_id", S), ("product_name", S), ("category", S), ("price", F), ("unit_cost", F)
+    ),
     "orders.parquet": _schema(
         ("order_id", S),
         ("account_id", S),

@@ -18,6 +18,8 @@ CATEGORIES: tuple[str, ...] = (
     "tech_accessories",
     "bedding",
 )
+# Gross margin per category (share of the price the company keeps), for unit costs.
+CATEGORY_MARGINS: tuple[float, ...] = (0.45, 0.60, 0.50, 0.40, 0.50, 0.60, 0.35, 0.55)
 CHANNELS: tuple[str, ...] = ("web", "app", "store")
 ACQUISITION_CHANNELS: tuple[str, ...] = (
     "paid_search",

@@ -18,7 +18,7 @@ from ._digital import make_email_events, make_events
 from ._people import People, crm_records, loyalty_records, make_people
 from ._pools import ACQ_CAMPAIGNS, Pools, build_pools
 from ._sinks import SOURCES, TRUTH, Sinks
-from ._types import CATEGORIES, TYPE_NAMES
+from ._types import CATEGORIES, CATEGORY_MARGINS, TYPE_NAMES
 from ._voice import make_reviews, make_surveys, make_tickets
 
 CHUNK = 50_000  # persons per chunk; fixed, because the chunking is part of the seed's output
@@ -106,6 +106,14 @@ def _check(out: Path, customers: int, seed: int, overwrite: bool) -> None:
             shutil.rmtree(out / sub, ignore_errors=True)
 
 
+def _unit_costs(pools: Pools) -> np.ndarray:
+    """Price less the category's margin, varied by up to 5 points per product (drawn from
+    no random stream, so adding costs changed no other generated value)."""
+    margin = np.array(CATEGORY_MARGINS)[pools.product_cat]
+    wobble = 0.05 * np.sin(np.arange(len(pools.product_cat)) * 1.7)
+    return np.round(np.asarray(pools.product_price) * (1 - margin - wobble), 2)
+
+
 def _write_reference(sinks: Sinks, pools: Pools) -> None:
     sinks.write(
         "products.csv",
@@ -115,6 +123,7 @@ def _write_reference(sinks: Sinks, pools: Pools) -> None:
                 "product_name": strings(pools.product_name),
                 "category": take(CATEGORIES, pools.product_cat),
                 "price": pools.product_price,
+                "unit_cost": _unit_costs(pools),
             }
         ),
     )

@@ -130,6 +130,7 @@ KINDS: dict[str, SourceKindSpec] = {
                 product_name="string",
                 category="string",
                 price="number",
+                unit_cost="number",  # what one unit costs the company: margins where known
             ),
         ),
         SourceKindSpec(
@@ -321,6 +322,9 @@ KINDS: dict[str, SourceKindSpec] = {
             ),
             {"email": "email"},
         ),
+        # Third-party data keyed by a postcode, city or e-mail domain (``append:``); it
+        # describes areas or companies, not persons, so it identifies no one.
+        SourceKindSpec("reference", "key", _cols(("key",), key="string")),
     ]
 }
 

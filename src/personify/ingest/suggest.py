@@ -213,7 +213,9 @@ def suggest_source(
     if sample.rows == 0:
         notes.append("the file has no data rows: types and formats could not be read from values")
 
-    matches = {k: _match_names(spec, sample.fields) for k, spec in KINDS.items()}
+    # a reference table is any table with a key: only chosen when asked for
+    guessable = {k: spec for k, spec in KINDS.items() if k != "reference" or kind == k}
+    matches = {k: _match_names(spec, sample.fields) for k, spec in guessable.items()}
     scores = {k: _score(KINDS[k], m, sample.fields, profiles) for k, m in matches.items()}
     ranked = dict(sorted(scores.items(), key=lambda kv: (-kv[1], kv[0] == "customer_attributes")))
     if kind is None:

@@ -19,11 +19,15 @@ from typing import TYPE_CHECKING
 
 from personify.ingest._readers import quote_ident
 from personify.ingest.kinds import KINDS
+from personify.profiles.append import append_queries
 from personify.profiles.behavior import BehaviorBuilder, has_time_of_day
-from personify.profiles.churn import ChurnResult, churn_table, write_models
+from personify.profiles.churn import churn_table
 from personify.profiles.custom import custom_queries
 from personify.profiles.features import CATEGORY_PREFIX, Catalogue
-from personify.profiles.propensity import cross_sell_table
+from personify.profiles.interests import interest_queries
+from personify.profiles.modelling import ModelResult, write_models
+from personify.profiles.propensity import cross_sell_table, upsell_table
+from personify.profiles.traits import inferred_table
 from personify.profiles.value import VALUE_COLUMNS, value_table
 from personify.profiles.voice import VoiceBuilder, profile_query
 from personify.progress import ProgressFn, no_progress
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_CATEGORIES = 12
+MARGIN_COLUMNS = ("margin", "margin_rate")
 PURCHASE_TIMES = (("orders", "order_ts"), ("pos_receipts", "receipt_ts"))
 
 
@@ -43,8 +48,9 @@ class ProfileResult:
     customers: int  # persons with at least one purchase
     as_of: dt.date
     columns: list[str]
-    # supervised models of the run (profile_models): e.g. {"churn": ChurnResult}
-    models: dict[str, ChurnResult] = field(default_factory=dict)
+    # supervised models of the run (profile_models): e.g. {"churn": ModelResult}
+    models: dict[str, ModelResult] = field(default_factory=dict)
+    min_r2: float | None = None  # inferred traits: the R² a model needed to be kept
 
 
 def _slug(text: str) -> str:
@@ -167,7 +173,7 @@ class ProfileBuilder:
         ):
             ctes["val"] = "SELECT * FROM profile_value"
         progress("items and categories", 0.3)
-        models: dict[str, ChurnResult] = {}
+        models: dict[str, ModelResult] = {}
         categories: list[str] = []
         items = self._items()
         if items:
@@ -186,16 +192,31 @@ class ProfileBuilder:
                 f"AS {CATEGORY_PREFIX}{_slug(c)}"
                 for c in categories
             )
+            # margin: items kept (not returned) whose cost is known
+            kept = "cost IS NOT NULL AND NOT coalesce(returned, false)"
             ctes["item_stats"] = f"""
                 SELECT person_id,
                   avg(CASE WHEN returned THEN 1 ELSE 0 END)
-                    FILTER (WHERE online AND returned IS NOT NULL) AS return_rate
+                    FILTER (WHERE online AND returned IS NOT NULL) AS return_rate,
+                  round(sum(amount - cost) FILTER (WHERE {kept}), 2) AS margin,
+                  round(sum(amount - cost) FILTER (WHERE {kept})
+                    / nullif(sum(amount) FILTER (WHERE {kept}), 0), 6) AS margin_rate
                   {"," if cat_cols else ""} {cat_cols}
                 FROM items GROUP BY person_id"""
             cross_sell = cross_sell_table(engine, items, as_of, settings.cross_sell_window_days)
             if cross_sell:
                 models["cross_sell"] = cross_sell
                 ctes["xsell"] = "SELECT person_id, cross_sell_propensity FROM _cross_sell"
+            upsell = upsell_table(engine, items, as_of, settings.cross_sell_window_days)
+            if upsell:
+                models["upsell"] = upsell
+                ctes["upsell"] = "SELECT person_id, upsell_propensity FROM _upsell"
+        interests = interest_queries(
+            "SELECT person_id, category FROM items" if "items" in ctes else None,
+            self._linked("events", "r.category, r.product_id"),
+            self._products(),
+        )
+        ctes.update(interests.ctes)
         progress("engagement", 0.5)
         reviews = self._linked("reviews", "r.rating")
         if reviews:
@@ -215,6 +236,15 @@ class ProfileBuilder:
         for i, (column, query) in enumerate(custom.items()):
             custom_ctes[f"custom_{i}"] = column
             ctes[f"custom_{i}"] = query
+        references = append_queries(
+            engine, catalogue, set(self.workspace.sources_of_kind("reference"))
+        )
+        appended_ctes = {}
+        for i, (source, query) in enumerate(references.items()):
+            appended_ctes[f"ref_{i}"] = [
+                quote_ident(a.column) for a in catalogue.appended.values() if a.source == source
+            ]
+            ctes[f"ref_{i}"] = query
         acquisition = self._acquisition()
         if acquisition:
             ctes["acq"] = acquisition
@@ -256,47 +286,73 @@ class ProfileBuilder:
         else:
             select += ["0 AS frequency", "0.0 AS monetary"]
         for cte, cols in (
-            ("item_stats", ["return_rate"] + [f"{CATEGORY_PREFIX}{_slug(c)}" for c in categories]),
+            (
+                "item_stats",
+                ["return_rate", *MARGIN_COLUMNS]
+                + [f"{CATEGORY_PREFIX}{_slug(c)}" for c in categories],
+            ),
             *((g.name, g.columns) for g in behavior.groups if g.columns),
             ("rev", ["coalesce(reviews, 0) AS reviews", "avg_rating"]),
+            ("interest", ["interests"]),
+            ("interest_new", ["interest_unbought"]),
             ("acq", ["acquisition_channel", "acquisition_cost"]),
             ("val", list(VALUE_COLUMNS)),
             ("xsell", ["cross_sell_propensity"]),
+            ("upsell", ["upsell_propensity"]),
             (
                 "voice",
                 ["coalesce(voice_texts, 0) AS voice_texts", "voice_sentiment", "voice_theme"],
             ),
             *((cte, [quote_ident(column)]) for cte, column in custom_ctes.items()),
+            *appended_ctes.items(),
         ):
             if cte in ctes:
                 select += cols
                 joins.append(f"LEFT JOIN {cte} USING (person_id)")
-        select += behavior.select
+        select += behavior.select + interests.columns
         if "val" not in ctes:  # no purchases, or too few repeat buyers for the models
             select += [f"CAST(NULL AS DOUBLE) AS {c}" for c in VALUE_COLUMNS]
+        if "item_stats" not in ctes:
+            select += [f"CAST(NULL AS DOUBLE) AS {c}" for c in ("return_rate", *MARGIN_COLUMNS)]
         if "xsell" not in ctes:
             select.append("CAST(NULL AS DOUBLE) AS cross_sell_propensity")
+        if "upsell" not in ctes:
+            select.append("CAST(NULL AS DOUBLE) AS upsell_propensity")
         with_sql = ",\n".join(f"{name} AS ({body})" for name, body in ctes.items())
         churn = settings.churn
+        traits = settings.traits.enabled and bool(catalogue.scales)
+        # Models fitted in Python (churn, inferred traits) read a base table, then join in.
+        staged = bool(churn) or traits
         engine.create_table(
-            "_profiles_base" if churn else "profiles",
+            "_profiles_base" if staged else "profiles",
             f"""{"WITH " + with_sql if with_sql else ""}
             SELECT {", ".join(select)}
             FROM golden_record g {" ".join(joins)}
             ORDER BY g.person_id""",
-            temp=bool(churn),
+            temp=staged,
         )
-        if churn:
-            progress("churn model", 0.8)
-            fitted = churn_table(engine, catalogue, churn, "_profiles_base", "_profile_churn")
+        if staged:
             base = engine.columns("_profiles_base")
-            if fitted:
-                models["churn"] = fitted
-                cols = [f"p.{quote_ident(c)}" for c in base if c != "churn_risk"]
-                cols.append("c.churn_risk")
-                source = "_profiles_base p LEFT JOIN _profile_churn c USING (person_id)"
-            else:
-                cols, source = [f"p.{quote_ident(c)}" for c in base], "_profiles_base p"
+            source = "_profiles_base p"
+            joined: list[str] = []
+            if churn:
+                progress("churn model", 0.8)
+                fitted = churn_table(engine, catalogue, churn, "_profiles_base", "_profile_churn")
+                if fitted:
+                    models["churn"] = fitted
+                    base = [c for c in base if c != "churn_risk"]
+                    joined.append("c.churn_risk")
+                    source += " LEFT JOIN _profile_churn c USING (person_id)"
+            if traits:
+                progress("traits inferred from behaviour", 0.85)
+                trait_models, inferred = inferred_table(
+                    engine, catalogue, settings.traits, "_profiles_base", "_profile_traits"
+                )
+                models.update({m.model: m for m in trait_models})
+                if inferred:
+                    joined += [f"t.{quote_ident(c)}" for c in inferred]
+                    source += " LEFT JOIN _profile_traits t USING (person_id)"
+            cols = [f"p.{quote_ident(c)}" for c in base] + joined
             engine.create_table(
                 "profiles", f"SELECT {', '.join(cols)} FROM {source} ORDER BY p.person_id"
             )
@@ -305,7 +361,7 @@ class ProfileBuilder:
         columns = engine.columns("profiles")
         persons = engine.count("profiles")
         customers = int(engine.scalar("SELECT count(*) FROM profiles WHERE frequency > 0"))
-        return ProfileResult(persons, customers, as_of, columns, models)
+        return ProfileResult(persons, customers, as_of, columns, models, settings.traits.min_r2)
 
     # -- attribute groups --------------------------------------------------------------------
     def _purchases(self) -> str | None:
@@ -346,11 +402,39 @@ class ProfileBuilder:
         parts = [p for p in (online, store) if p]
         return " UNION ALL ".join(f"({p})" for p in parts) if parts else None
 
+    def _products(self) -> str | None:
+        """Every product with its category, unit cost (NULL where a source has none) and
+        price tier: the third of its category's list prices it falls in (1, 2, 3; NULL
+        without a price, or in a category of fewer than 3 priced products)."""
+        parts = []
+        for name in self.workspace.sources_of_kind("products"):
+            has_cost = "unit_cost" in self.workspace.engine.columns(f"raw_{name}")
+            cost = "CAST(unit_cost AS DOUBLE)" if has_cost else "CAST(NULL AS DOUBLE)"
+            parts.append(
+                f"SELECT product_id, category, CAST(price AS DOUBLE) AS price, "
+                f"{cost} AS unit_cost FROM raw_{name}"
+            )
+        if not parts:
+            return None
+        return f"""SELECT u.product_id, u.category, u.unit_cost,
+                CASE WHEN r.priced < 3 THEN NULL WHEN 3 * r.pr < 1 THEN 1
+                     WHEN 3 * r.pr < 2 THEN 2 ELSE 3 END AS tier
+            FROM ({" UNION ALL ".join(parts)}) u
+            LEFT JOIN (
+                SELECT product_id,
+                    percent_rank() OVER (PARTITION BY category ORDER BY price) AS pr,
+                    count(*) OVER (PARTITION BY category) AS priced
+                FROM ({" UNION ALL ".join(parts)}) q WHERE price IS NOT NULL) r
+              USING (product_id)"""
+
     def _items(self) -> str | None:
-        """Every purchased item with its person, amount, category and return flag."""
-        products = self._plain("products", "product_id, category")
+        """Every purchased item with its person, amount, category, return flag and cost
+        (quantity x the product's unit cost; NULL where the cost is unknown)."""
+        products = self._products()
         cat_join = f"LEFT JOIN ({products}) p USING (product_id)" if products else ""
         cat = "p.category" if products else "NULL"
+        unit_cost = "p.unit_cost" if products else "CAST(NULL AS DOUBLE)"
+        tier = "p.tier" if products else "CAST(NULL AS INTEGER)"
         parts = []
         orders = self._linked(
             "orders",
@@ -360,8 +444,8 @@ class ProfileBuilder:
         line_sources = self.workspace.sources_of_kind("order_lines")
         if orders and line_sources:
             lines = " UNION ALL ".join(
-                f"SELECT order_id, product_id, coalesce(quantity, 1) * unit_price "
-                f"- coalesce(line_discount, 0) AS amount, "
+                f"SELECT order_id, product_id, coalesce(quantity, 1) AS quantity, "
+                f"coalesce(quantity, 1) * unit_price - coalesce(line_discount, 0) AS amount, "
                 # lines of a source that records no returns say nothing about them
                 f"{'coalesce(returned, false)' if self._has_data(n, 'returned') else 'NULL'}"
                 f"::BOOLEAN AS returned FROM raw_{n}"
@@ -369,18 +453,22 @@ class ProfileBuilder:
             )
             parts.append(
                 f"""SELECT o.person_id, {cat} AS category, li.amount, li.returned, true AS online,
-                o.order_ts AS ts FROM ({lines}) li JOIN ({orders}) o USING (order_id) {cat_join}
+                o.order_ts AS ts, li.quantity * {unit_cost} AS cost, {tier} AS tier
+                FROM ({lines}) li JOIN ({orders}) o USING (order_id) {cat_join}
                 WHERE o.status <> 'cancelled' AND o.dated"""
             )
         store = self._linked(
             "pos_receipts",
-            "r.product_id, coalesce(r.quantity, 1) * r.unit_price - coalesce(r.discount, 0) "
-            "AS amount, r.receipt_ts",
+            "r.product_id, coalesce(r.quantity, 1) AS quantity, "
+            "coalesce(r.quantity, 1) * r.unit_price - coalesce(r.discount, 0) AS amount, "
+            "r.receipt_ts",
         )
         if store:
             parts.append(
                 f"""SELECT s.person_id, {cat} AS category, s.amount, false AS returned,
-                false AS online, s.receipt_ts AS ts FROM ({store}) s {cat_join}
+                false AS online, s.receipt_ts AS ts, s.quantity * {unit_cost} AS cost,
+                {tier} AS tier
+                FROM ({store}) s {cat_join}
                 WHERE {self._before_cutoff("s.receipt_ts")}"""
             )
         return " UNION ALL ".join(f"({p})" for p in parts) if parts else None

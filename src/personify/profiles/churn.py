@@ -25,7 +25,6 @@ the models the same rows in the same order.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 
 from personify.ingest._readers import quote_ident
+from personify.profiles.modelling import ModelResult, design_matrix
 
 if TYPE_CHECKING:
     from personify.config import ChurnConfig
@@ -40,51 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TOP_VALUES = 10  # categorical inputs: one-hot over this many most frequent values
 MIN_PER_CLASS = 20  # fewer churned (or stayed) persons than this: no model
-
-
-@dataclass(frozen=True)
-class ChurnResult:
-    target: str
-    persons: int  # labelled persons the model was cross-validated on
-    positives: int
-    folds: int
-    cv_auc: float
-    baseline_cv_auc: float  # plain logistic regression, same inputs and folds
-    features: tuple[str, ...]
-    model: str = "churn"
-    baseline: str = "plain logistic regression"
-
-
-def design_matrix(frame: pd.DataFrame, roles: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
-    """Model inputs from profile columns: numeric as they are (missing: the median, plus a
-    missing flag when any is missing), boolean 0/1 (missing 0.5), categorical one-hot over
-    its TOP_VALUES most frequent values (ties by value); constant columns dropped. Returns
-    the matrix and the names of its many-valued numeric columns (the spline candidates)."""
-    parts: dict[str, pd.Series] = {}
-    continuous: list[str] = []
-    for column, role in roles.items():
-        values = frame[column]
-        if role == "numeric":
-            x = pd.to_numeric(values, errors="coerce").astype(float)
-            if x.isna().any():
-                parts[f"{column}__missing"] = x.isna().astype(float)
-            parts[column] = x.fillna(x.median() if x.notna().any() else 0.0)
-            if x.nunique() > 10:
-                continuous.append(column)
-        elif role == "boolean":
-            b = values.map(lambda v: np.nan if pd.isna(v) else float(bool(v)))
-            parts[column] = b.astype(float).fillna(0.5)
-        else:
-            text = values.astype("string")
-            counts = text.value_counts(dropna=True)
-            ordered = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
-            for value, _ in ordered[:TOP_VALUES]:
-                parts[f"{column}={value}"] = (text == value).fillna(False).astype(float)
-    matrix = pd.DataFrame(parts, index=frame.index)
-    constant = [c for c in matrix if matrix[c].nunique() <= 1]  # says nothing about anyone
-    return matrix.drop(columns=constant), [c for c in continuous if c not in constant]
 
 
 def _models(continuous: list[str], seed: int) -> tuple[Any, Any, Any]:
@@ -152,7 +108,7 @@ def out_of_fold(
 
 def churn_table(
     engine: Any, catalogue: Catalogue, settings: ChurnConfig, profiles: str, table: str
-) -> ChurnResult | None:
+) -> ModelResult | None:
     """Fit, cross-validate and score; write ``table`` (person_id, churn_risk). None when
     the label has too few persons of either class."""
     from sklearn.metrics import roc_auc_score
@@ -188,13 +144,13 @@ def churn_table(
         if (~known).any():
             model = ChurnModel(continuous, settings.seed).fit(labelled, y)
             risk[~known] = model.predict_proba(X.loc[~known])[:, 1]
-    result = ChurnResult(
+    result = ModelResult(
         target=label,
         persons=len(y),
         positives=positives,
         folds=settings.folds,
-        cv_auc=float(roc_auc_score(y, ours)),
-        baseline_cv_auc=float(roc_auc_score(y, base)),
+        cv_score=float(roc_auc_score(y, ours)),
+        baseline_cv_score=float(roc_auc_score(y, base)),
         features=tuple(X.columns),
     )
     engine.create_table(
@@ -218,53 +174,7 @@ def churn_table(
         result.persons,
         positives,
         result.folds,
-        result.cv_auc,
-        result.baseline_cv_auc,
+        result.cv_score,
+        result.baseline_cv_score,
     )
     return result
-
-
-MODELS_COLUMNS = (
-    "model",
-    "target",
-    "persons",
-    "positives",
-    "folds",
-    "cv_auc",
-    "baseline_cv_auc",
-    "baseline",
-    "features",
-)
-
-
-def write_models(engine: Any, results: list[ChurnResult]) -> None:
-    """``profile_models``: one row per supervised model of the run (empty: none)."""
-    engine.create_table(
-        "profile_models",
-        "SELECT CAST('' AS VARCHAR) AS model, CAST('' AS VARCHAR) AS target, "
-        "CAST(0 AS BIGINT) AS persons, CAST(0 AS BIGINT) AS positives, "
-        "CAST(0 AS BIGINT) AS folds, CAST(0 AS DOUBLE) AS cv_auc, "
-        "CAST(0 AS DOUBLE) AS baseline_cv_auc, CAST('' AS VARCHAR) AS baseline, "
-        "CAST('' AS VARCHAR) AS features "
-        "FROM golden_record WHERE 1 = 0",
-    )
-    if not results:
-        return
-    engine.append_arrow(
-        "profile_models",
-        pa.table(
-            {
-                "model": pa.array([r.model for r in results], pa.string()),
-                "target": pa.array([r.target for r in results], pa.string()),
-                "persons": pa.array([r.persons for r in results], pa.int64()),
-                "positives": pa.array([r.positives for r in results], pa.int64()),
-                "folds": pa.array([r.folds for r in results], pa.int64()),
-                "cv_auc": pa.array([round(r.cv_auc, 6) for r in results], pa.float64()),
-                "baseline_cv_auc": pa.array(
-                    [round(r.baseline_cv_auc, 6) for r in results], pa.float64()
-                ),
-                "baseline": pa.array([r.baseline for r in results], pa.string()),
-                "features": pa.array([", ".join(r.features) for r in results], pa.string()),
-            }
-        ),
-    )

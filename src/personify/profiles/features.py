@@ -30,6 +30,7 @@ class Feature:
     meaning: str = ""  # what it says about a person, for docs and evidence
     unit: str = ""
     computed: str = ""  # from which tables, how
+    appended_from: str = ""  # third-party data: where it comes from (never the customer's word)
 
 
 FEATURES: list[Feature] = [
@@ -458,10 +459,80 @@ FEATURES.append(
     )
 )
 
+FEATURES += [
+    Feature(
+        "margin",
+        "Gross margin to date",
+        "currency",
+        "value",
+        high="Brings a high margin",
+        low="Brings little margin",
+        meaning="Revenue less the cost of the goods, over the items the person kept whose "
+        "product has a unit cost",
+        unit="money (locale.currency)",
+        computed="item amount less quantity x products.unit_cost, returned items left out; "
+        "empty where no bought product has a cost",
+    ),
+    Feature(
+        "margin_rate",
+        "Margin rate",
+        "percent",
+        "value",
+        high="Buys high-margin products",
+        low="Buys low-margin products",
+        meaning="Gross margin as a share of the revenue it was earned on",
+        unit="share 0..1",
+        computed="margin / the amount of the same items",
+    ),
+    Feature(
+        "interests",
+        "Interests",
+        "category",
+        "psychographic",
+        meaning="Up to three product categories that hold at least 15% of what the person "
+        "buys and browses, strongest first",
+        unit="categories",
+        computed="purchased items (3 each) plus product views, searches and page visits with "
+        "a category (1 each) per category, from order lines, store receipts and events "
+        "(profiles/interests.py); empty with fewer than 3 such signals",
+    ),
+    Feature(
+        "interest_unbought",
+        "Browses but never bought",
+        "category",
+        "psychographic",
+        meaning="The category the person looks at most online and has never bought",
+        unit="category",
+        computed="events with a category (or a product's) and no purchase in it, at least "
+        "2 of them (profiles/interests.py)",
+    ),
+]
+
+FEATURES.append(
+    Feature(
+        "upsell_propensity",
+        "Chance of trading up",
+        "percent",
+        "value",
+        high="Is likely to trade up to pricier products",
+        low="Is unlikely to trade up",
+        meaning="The probability that the customer buys a product of a higher price tier "
+        "than ever before within profiles.cross_sell_window_days (default 180); empty for "
+        "customers who already buy the top tier",
+        unit="probability 0..1",
+        computed="tiers are thirds of each category's list prices (products.price); "
+        "logistic regression of 'bought a higher tier in the last window' on item lines, "
+        "spend, categories, purchase days, recency, tenure and tiers bought before it "
+        "(profiles/propensity.py; CV ROC AUC in profile_models), applied to today's",
+    )
+)
+
 FEATURE_BY_NAME = {f.name: f for f in FEATURES}
 CATEGORY_PREFIX = "cat_"
 ATTRIBUTE_PREFIX = "attr_"
 SCALE_PREFIX = "scale_"
+INFERRED_PREFIX = "inferred_"  # a survey scale inferred from behaviour (profiles/traits.py)
+APPENDED_PREFIX = "ref_"  # a value appended from a reference table (profiles/append.py)
 
 
 def describe(name: str) -> Feature:
@@ -530,6 +601,45 @@ class CustomAttribute:
 
 
 @dataclass(frozen=True)
+class AppendedAttribute:
+    """A value a reference source appends to profiles by postcode, city or e-mail domain."""
+
+    name: str
+    column: str  # ref_<name>
+    role: Literal["numeric", "categorical", "boolean", "date", "text"]
+    label: str
+    segment: bool
+    source: str
+    on: str
+    match: str
+    provenance: str
+
+    @property
+    def feature(self) -> Feature:
+        numeric = self.role in ("numeric", "boolean")
+        where = {"postcode": "the postcode", "city": "the city", "email_domain": "e-mail domain"}
+        return Feature(
+            self.column,
+            f"{self.label} ({self.provenance}, by {where.get(self.on, self.on)})",
+            "number" if self.role == "numeric" else "percent" if numeric else "category",
+            "custom",
+            model=self.segment and numeric,
+            high=f"Lives or works where {lower_first(self.label)} is above average"
+            if numeric
+            else "",
+            low=f"Lives or works where {lower_first(self.label)} is below average"
+            if numeric
+            else "",
+            meaning=f"{self.label} of the person's {where.get(self.on, self.on)}, from "
+            f"{self.provenance}: appended reference data, not something the customer said",
+            computed=f"reference source '{self.source}' joined on {self.on} "
+            f"({'longest matching prefix' if self.match == 'prefix' else 'exact match'}; "
+            "profiles/append.py)",
+            appended_from=self.provenance,
+        )
+
+
+@dataclass(frozen=True)
 class SurveyScale:
     """A survey question answered on a scale, declared under ``scales:``."""
 
@@ -554,6 +664,25 @@ class SurveyScale:
             "psychographic",
             high=f"Rates '{item}' high in surveys",
             low=f"Rates '{item}' low in surveys",
+        )
+
+    @property
+    def inferred_feature(self) -> Feature:
+        item = lower_first(self.label)
+        return Feature(
+            f"{INFERRED_PREFIX}{self.name}",
+            f"Inferred: {self.label} ({self.range_text})",
+            "number",
+            "psychographic",
+            high=f"Would likely rate '{item}' high (inferred from behaviour)",
+            low=f"Would likely rate '{item}' low (inferred from behaviour)",
+            meaning=f"The answer to '{self.label}' ({self.range_text}) that the person's "
+            "behaviour predicts, for everyone; for those who answered, the prediction made "
+            "without their own answer",
+            unit=f"scale {self.range_text}",
+            computed="ridge regression + boosted trees trained on the persons who answered, "
+            "on their other profile attributes (profiles/traits.py); kept only if its "
+            "cross-validated R² (in profile_models) reaches profiles.traits.min_r2",
         )
 
 
@@ -584,7 +713,23 @@ class Catalogue:
         problems = attribute_role_clashes(config.sources)
         if problems:
             raise ConfigError("personify.yaml", problems)
+        appended: dict[str, AppendedAttribute] = {}
         for source, spec in config.sources.items():
+            if spec.kind == "reference" and spec.append is not None:
+                for name, attr in spec.attributes.items():
+                    column = f"{APPENDED_PREFIX}{name}"
+                    appended[column] = AppendedAttribute(
+                        name,
+                        column,
+                        attr.role,
+                        _label(name, attr.label),
+                        attr.segment,
+                        source,
+                        spec.append.on,
+                        spec.append.match,
+                        spec.append.provenance or source,
+                    )
+                continue
             for name, attr in spec.attributes.items():
                 column = f"{ATTRIBUTE_PREFIX}{name}"
                 seen = attributes.get(column)
@@ -610,10 +755,17 @@ class Catalogue:
             self.answers += [OpenAnswer(source, n, a.label) for n, a in spec.answers.items()]
         self.attributes = attributes
         self.scales = scales
+        self.appended = appended
 
     def describe(self, name: str) -> Feature:
         if name in self.attributes:
             return self.attributes[name].feature
+        if name in self.appended:
+            return self.appended[name].feature
         if name in self.scales:
             return self.scales[name].feature
+        if name.startswith(INFERRED_PREFIX):
+            scale = self.scales.get(SCALE_PREFIX + name[len(INFERRED_PREFIX) :])
+            if scale:
+                return scale.inferred_feature
         return describe(name)
