@@ -40,15 +40,29 @@ def _money(x: float | None) -> str:
 
 
 def compare(
-    run_a: Annotated[str, typer.Argument(help="The earlier run (id or a unique prefix)")],
-    run_b: Annotated[str, typer.Argument(help="The later run")],
     workspace: WorkspaceOpt,
+    run_a: Annotated[
+        str | None,
+        typer.Argument(
+            help="The earlier run (id or a unique prefix; default: the one before last)"
+        ),
+    ] = None,
+    run_b: Annotated[str | None, typer.Argument(help="The later run (default: the latest)")] = None,
 ) -> None:
     """Compare two runs: which segments persist, split, merge, vanish or are new."""
+    from personify.errors import WorkspaceError
+    from personify.segments._runs import runs
     from personify.segments.compare import compare_runs
 
     cli = _cli()
     with cli._errors(), Workspace(workspace) as ws:
+        if run_a is None or run_b is None:
+            stored = [str(r["run_id"]) for r in runs(ws)]
+            if len(stored) < 2:
+                raise WorkspaceError(
+                    f"compare needs two segmentation runs; the workspace has {len(stored)}"
+                )
+            run_a, run_b = (stored[1], stored[0]) if run_a is None else (run_a, stored[0])
         c = compare_runs(ws, run_a, run_b)
     cli.console.print(
         Text(

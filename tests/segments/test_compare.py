@@ -175,6 +175,9 @@ def test_cli_compare_prints_the_events(ws: Workspace) -> None:
     assert result.exit_code == 0, result.output
     assert "1 persist, 1 split, 1 merge, 1 vanish, 1 new" in result.output
     assert "400 persons in both, matched by membership" in " ".join(result.output.split())
+    # Without runs named: the one before last against the latest (run-a, then run-b).
+    result = CliRunner().invoke(app, ["segments", "compare", "-w", path])
+    assert result.exit_code == 0 and "run-a (5 segments" in result.output
     result = CliRunner().invoke(app, ["segments", "compare", "run-", "run-b", "-w", path])
     assert result.exit_code == 1 and "more than one run starts so" in result.output
     # `personify segments` alone still fits a run (on the profiles, without the hand-made
