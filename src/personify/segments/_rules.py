@@ -31,6 +31,7 @@ from personify.ingest._csv import quote_ident
 from personify.ingest.expressions import (
     COMPARISONS,
     MAX_DEPTH,
+    MAX_LENGTH,
     Binary,
     Call,
     Col,
@@ -130,9 +131,19 @@ class RuleParser(Parser):
         return RuleError(self.text, pos, reason)
 
     def parse(self) -> Node:
+        if len(self.text) > MAX_LENGTH:
+            raise self.error(MAX_LENGTH + 1, f"longer than {MAX_LENGTH} characters")
         if not self.text.strip():
             raise self.error(1, "empty rule")
-        return super().parse()
+        node = self.expression()
+        if self.at(")"):
+            raise self.error(self.tok.pos, "unexpected ')': no '(' is open")
+        if self.tok.kind != "end":
+            raise self.error(
+                self.tok.pos,
+                f"{self.describe()} after a whole condition: join conditions with and / or",
+            )
+        return node
 
     def _peek(self, offset: int = 1) -> Token:
         return self.tokens[min(self.i + offset, len(self.tokens) - 1)]
