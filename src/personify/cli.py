@@ -537,6 +537,12 @@ from personify._cli_events import keys_app  # noqa: E402
 from personify._cli_events import serve as _serve  # noqa: E402
 
 app.add_typer(keys_app, name="keys")
+
+from personify._cli_audiences import audiences_app  # noqa: E402
+from personify._cli_runs import add_run_commands  # noqa: E402
+
+add_run_commands(segments_app)  # compare, assign
+app.add_typer(audiences_app, name="audiences")
 app.command("serve")(_serve)
 
 from personify._cli_users import users_app  # noqa: E402

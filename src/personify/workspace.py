@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # stages import lazily: opening a workspace loads only what i
     from personify.personas import PersonaBuilder
     from personify.profiles import ProfileBuilder
     from personify.segments import Segmentation
+    from personify.segments.audiences import Audiences
 
 ENV_VAR = "PERSONIFY_WORKSPACE"
 
@@ -181,6 +182,13 @@ class Workspace:
         from personify.segments import Segmentation
 
         return Segmentation(self)
+
+    @cached_property
+    def audiences(self) -> Audiences:
+        """Rule-based audiences over the profiles: live counts, saved rules, exports."""
+        from personify.segments.audiences import Audiences
+
+        return Audiences(self)
 
     @cached_property
     def personas(self) -> PersonaBuilder:
