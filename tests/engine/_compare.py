@@ -22,7 +22,11 @@ def table(engine: Any, name: str, key: list[str]) -> pd.DataFrame:
 
 
 def differences(
-    left: pd.DataFrame, right: pd.DataFrame, *, skip: tuple[str, ...] = ()
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    *,
+    skip: tuple[str, ...] = (),
+    relative: float | None = None,
 ) -> dict[str, str]:
     """Column -> the first row where the two differ (nothing when they are equal)."""
     out: dict[str, str] = {}
@@ -35,7 +39,7 @@ def differences(
             continue
         step = ROUNDING_STEP.get(column, 0.0)
         for i, (a, b) in enumerate(zip(left[column], right[column], strict=True)):
-            if not _equal(a, b, step):
+            if not _equal(a, b, step, relative or RELATIVE):
                 out[column] = f"row {i}: {a!r} vs {b!r}"
                 break
     return out
@@ -47,18 +51,20 @@ def _missing(x: Any) -> bool:
     return x is None or bool(pd.isna(x))
 
 
-def _equal(a: Any, b: Any, step: float) -> bool:
+def _equal(a: Any, b: Any, step: float, relative: float = RELATIVE) -> bool:
     if _missing(a) or _missing(b):
         return _missing(a) and _missing(b)
     if isinstance(a, np.ndarray | list) or isinstance(b, np.ndarray | list):
-        return len(a) == len(b) and all(_equal(x, y, step) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(
+            _equal(x, y, step, relative) for x, y in zip(a, b, strict=True)
+        )
     if isinstance(a, str) and a.startswith("{") and isinstance(b, str):
         return _equal_json(json.loads(a), json.loads(b))
     if isinstance(a, bool | np.bool_) or isinstance(b, bool | np.bool_):
         return bool(a) == bool(b)
     if isinstance(a, int | float | np.number) and isinstance(b, int | float | np.number):
         a, b = float(a), float(b)
-        return abs(a - b) <= max(RELATIVE * max(abs(a), abs(b)), step + 1e-9)
+        return abs(a - b) <= max(relative * max(abs(a), abs(b)), step + 1e-9)
     if isinstance(a, pd.Timestamp) or isinstance(b, pd.Timestamp):
         return pd.Timestamp(a) == pd.Timestamp(b)
     return bool(a == b)

@@ -76,7 +76,10 @@ def test_a_table_is_the_same_on_both_engines(pair: Pair, name: str) -> None:
     duck = table(pair.duck.engine, name, TABLES[name])
     spark = table(pair.spark.engine, name, TABLES[name])
     assert len(duck) > 0 or name == "quarantine"
-    assert differences(duck, spark, skip=SKIP) == {}
+    # Segment figures are means over profile money rounded per person to 0.01, where the
+    # engines may differ by one step (tests/engine/_compare.py): equal to 1e-5 relative.
+    relative = 1e-5 if name in ("segments", "segment_attributes") else None
+    assert differences(duck, spark, skip=SKIP, relative=relative) == {}
 
 
 def test_every_stage_ran_on_spark(pair: Pair) -> None:
