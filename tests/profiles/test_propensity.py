@@ -12,29 +12,36 @@ from sklearn.metrics import roc_auc_score
 AS_OF = dt.date(2026, 1, 1)  # split = 2025-07-05 (180 days before)
 
 
+class _Shop:
+    """Orders of one line each, written as the three source files."""
+
+    def __init__(self, products: str) -> None:
+        self.products = products
+        self.orders = ["order_id,account_id,order_ts,total"]
+        self.lines = ["order_id,line_no,product_id,quantity,unit_price"]
+
+    def order(self, account: str, day: dt.date, product: str) -> None:
+        n = len(self.orders)
+        self.orders.append(f"O{n},{account},{day}T12:00:00,10")
+        self.lines.append(f"O{n},1,{product},1,10")
+
+    def files(self) -> dict[str, tuple[str, str, str]]:
+        return {
+            "products": ("products", "products.csv", self.products),
+            "orders": ("orders", "orders.csv", "\n".join(self.orders) + "\n"),
+            "lines": ("order_lines", "lines.csv", "\n".join(self.lines) + "\n"),
+        }
+
+
 def _files():
-    products = "product_id,category\nP1,garden\nP2,kitchen\nP3,toys\n"
-    orders = ["order_id,account_id,order_ts,total"]
-    lines = ["order_id,line_no,product_id,quantity,unit_price"]
-    n = 0
-
-    def order(account: str, day: dt.date, product: str) -> None:
-        nonlocal n
-        n += 1
-        orders.append(f"O{n},{account},{day}T12:00:00,10")
-        lines.append(f"O{n},1,{product},1,10")
-
+    shop = _Shop("product_id,category\nP1,garden\nP2,kitchen\nP3,toys\n")
     for i in range(40):  # regulars: garden monthly in 2025, then kitchen after the split
         for month in range(1, 7):
-            order(f"R{i}", dt.date(2025, month, 1 + i % 20), "P1")
-        order(f"R{i}", dt.date(2025, 8, 1 + i % 20), "P2")
+            shop.order(f"R{i}", dt.date(2025, month, 1 + i % 20), "P1")
+        shop.order(f"R{i}", dt.date(2025, 8, 1 + i % 20), "P2")
     for i in range(40):  # one-offs in 2023
-        order(f"S{i}", dt.date(2023, 3, 1 + i % 20), "P1")
-    return {
-        "products": ("products", "products.csv", products + ""),
-        "orders": ("orders", "orders.csv", "\n".join(orders) + "\n"),
-        "lines": ("order_lines", "lines.csv", "\n".join(lines) + "\n"),
-    }
+        shop.order(f"S{i}", dt.date(2023, 3, 1 + i % 20), "P1")
+    return shop.files()
 
 
 def test_cross_sell_learns_who_buys_into_a_new_category(make_workspace) -> None:
@@ -78,31 +85,19 @@ def _tiered_files():
     no tiers. 40 regulars buy the cheapest garden product monthly in 2025, then the top
     one after the split (they trade up); 40 one-offs bought it once in 2023; 10 premium
     buyers bought the top one before the split (nothing higher to trade up to)."""
-    products = "product_id,category,price\nP1,garden,10\nP4,garden,20\nP5,garden,30\nP2,kitchen,9\n"
-    orders = ["order_id,account_id,order_ts,total"]
-    lines = ["order_id,line_no,product_id,quantity,unit_price"]
-    n = 0
-
-    def order(account: str, day: dt.date, product: str) -> None:
-        nonlocal n
-        n += 1
-        orders.append(f"O{n},{account},{day}T12:00:00,10")
-        lines.append(f"O{n},1,{product},1,10")
-
+    shop = _Shop(
+        "product_id,category,price\nP1,garden,10\nP4,garden,20\nP5,garden,30\nP2,kitchen,9\n"
+    )
     for i in range(40):
         for month in range(1, 7):
-            order(f"R{i}", dt.date(2025, month, 1 + i % 20), "P1")
-        order(f"R{i}", dt.date(2025, 8, 1 + i % 20), "P5")
-        order(f"R{i}", dt.date(2025, 9, 1 + i % 20), "P2")  # untiered: changes nothing
+            shop.order(f"R{i}", dt.date(2025, month, 1 + i % 20), "P1")
+        shop.order(f"R{i}", dt.date(2025, 8, 1 + i % 20), "P5")
+        shop.order(f"R{i}", dt.date(2025, 9, 1 + i % 20), "P2")  # untiered: changes nothing
     for i in range(40):
-        order(f"S{i}", dt.date(2023, 3, 1 + i % 20), "P1")
+        shop.order(f"S{i}", dt.date(2023, 3, 1 + i % 20), "P1")
     for i in range(10):
-        order(f"T{i}", dt.date(2025, 2, 1 + i), "P5")
-    return {
-        "products": ("products", "products.csv", products),
-        "orders": ("orders", "orders.csv", "\n".join(orders) + "\n"),
-        "lines": ("order_lines", "lines.csv", "\n".join(lines) + "\n"),
-    }
+        shop.order(f"T{i}", dt.date(2025, 2, 1 + i), "P5")
+    return shop.files()
 
 
 def test_upsell_learns_who_trades_up_and_skips_top_tier_buyers(make_workspace) -> None:
