@@ -236,3 +236,36 @@ def test_persona_markup_is_shown_as_text_everywhere(hostile: Path) -> None:
         card = client.get("/personas/evil").text
         assert _shown(card, "Goals") and _shown(card, "a field this app does not know")
         assert _shown(card, '"><img src=x onerror=alert(2)>')
+
+
+def test_the_audience_builder_counts_a_rule_for_analysts_only(
+    as_user: Callable[[str], TestClient], demo: Demo
+) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(demo.workspace / "personify.duckdb"), read_only=True)
+    try:
+        expected = con.execute(
+            "SELECT count(*) FROM profiles WHERE frequency > 2 AND store_share < 0.5"
+        ).fetchall()[0][0]
+        total = con.execute("SELECT count(*) FROM profiles").fetchall()[0][0]
+    finally:
+        con.close()
+    analyst = as_user("alan")
+    rule = "frequency > 2 and store_share < 0.5"
+    api = analyst.get("/api/v1/audiences/count", params={"rule": rule}).json()
+    assert (api["persons"], api["total"]) == (expected, total)
+    page = analyst.get("/audiences", params={"rule": rule})
+    assert page.status_code == 200 and f"{expected:,}</strong> of {total:,}" in page.text
+    # an unknown attribute: a 422 with its position, the same error shape as every error
+    bad = analyst.get("/api/v1/audiences/count", params={"rule": "frequncy > 2"})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"][0]["position"] == 1  # 1-based: the first character
+    shown = analyst.get("/audiences", params={"rule": "frequncy > 2"})
+    assert shown.status_code == 422 and "Position 1" in shown.text
+    # SQL in a value is a value: no one is called that, nothing breaks
+    injected = 'gender == "x\'; DROP TABLE profiles; --"'
+    assert analyst.get("/api/v1/audiences/count", params={"rule": injected}).json()["persons"] == 0
+    viewer = as_user("vic")
+    assert viewer.get("/api/v1/audiences/count", params={"rule": rule}).status_code == 403
+    assert viewer.get("/audiences", params={"rule": rule}).status_code == 403

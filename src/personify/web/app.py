@@ -91,11 +91,19 @@ KNOWN_FIELDS = frozenset(
 
 
 class AppError(Exception):
-    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        details: list[Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers
+        self.details = details
 
 
 def error_body(status: int, message: str, details: list[Any] | None = None) -> dict[str, Any]:
@@ -245,7 +253,9 @@ def create_web_app(workspace: str | Path) -> FastAPI:
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
-        return error_response(request, exc.status, exc.message, headers=exc.headers)
+        return error_response(
+            request, exc.status, exc.message, details=exc.details, headers=exc.headers
+        )
 
     @app.exception_handler(Busy)
     async def busy_error(request: Request, exc: Busy) -> Response:
@@ -611,6 +621,14 @@ def create_web_app(workspace: str | Path) -> FastAPI:
         c = await customer_or_404(identifier)
         return page(request, "customer.html.j2", c=c)
 
+    @app.get("/audiences", include_in_schema=False)
+    async def audiences_page(
+        request: Request, user: Analyst, rule: Annotated[str, Query(max_length=2000)] = ""
+    ) -> Response:
+        result = await run_in_threadpool(data.audience, rule) if rule.strip() else None
+        status = 422 if result and "error" in result else 200
+        return page(request, "audiences.html.j2", status, rule=rule, result=result)
+
     @app.get("/admin/users", include_in_schema=False)
     async def users_page(request: Request, user: Admin) -> Response:
         return page(request, "users.html.j2", users=users.list(), message=None, token=None)
@@ -740,6 +758,19 @@ def create_web_app(workspace: str | Path) -> FastAPI:
         """One person's 360 view (analysts and admins): golden record, profile, segment,
         the records of each source, and why they were linked."""
         return await customer_or_404(identifier)
+
+    @app.get(f"{api}/audiences/count", response_model=dict[str, Any], tags=["audiences"])
+    async def api_audience(
+        user: Analyst, rule: Annotated[str, Query(min_length=1, max_length=2000)]
+    ) -> dict[str, Any]:
+        """How many persons a rule over profile attributes takes (docs/audiences.md), with
+        aggregate figures beside everyone's; a rule that does not compile is a 422 whose
+        details give the position and the reason."""
+        result = await run_in_threadpool(data.audience, rule)
+        if "error" in result:
+            err = result["error"]
+            raise AppError(422, f"rule: {err['reason']}", details=[err])
+        return result
 
     @app.get(f"{api}/users", response_model=list[schemas.UserInfo], tags=["admin"])
     async def api_users(user: Admin) -> list[dict[str, Any]]:

@@ -240,6 +240,27 @@ class WorkspaceData:
                 ]
         return out
 
+    # -- audiences (analysts) --------------------------------------------------------------
+    def audience(self, rule: str) -> dict[str, Any]:
+        """A rule's count and aggregate figures (segments/audiences.py), or its error with
+        the position: ``{"error": {rule, position, reason}}``."""
+        with self.reader() as ws:
+            if not ws.engine.has_table("profiles"):
+                return {"error": {"rule": rule, "position": 0, "reason": "no profiles yet"}}
+            error = ws.audiences.validate(rule)
+            if error is not None:
+                return {"error": error}
+            summary = ws.audiences.summary(rule)
+        count = summary.count
+        return {
+            "rule": rule,
+            "persons": count.persons,
+            "total": count.total,
+            "share": count.share,
+            "suppressed": summary.suppressed,
+            "figures": [] if summary.suppressed else [_clean(vars(f)) for f in summary.figures],
+        }
+
     # -- one customer (analysts) ---------------------------------------------------------
     def customer(self, identifier: str) -> dict[str, Any] | None:
         """The 360 view of one person (by person id, record id, SOURCE:RECORD_ID or e-mail),
