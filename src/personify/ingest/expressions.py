@@ -26,9 +26,9 @@ import difflib
 import functools
 import math
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import nameparser
 import pyarrow as pa
@@ -388,13 +388,21 @@ class Parser:
             return node
         raise self.error(t.pos, f"expected a value, found {self.describe()}")
 
+    def functions(self) -> Mapping[str, Any]:
+        """The functions a call may name (each with min_args, max_args, signature)."""
+        return FUNCTIONS
+
+    def arity_error(self, fn: Any, lower: str, n: int) -> str:
+        return f"{lower}() takes {_arity(fn)}, got {n}: {lower}({fn.signature})"
+
     def call(self, name: Token) -> Node:
-        if name.value.lower() not in FUNCTIONS:
-            known = ", ".join(sorted(FUNCTIONS))
+        functions, lower = self.functions(), name.value.lower()
+        fn = functions.get(lower)
+        if fn is None:
+            known = ", ".join(sorted(functions))
             raise self.error(
                 name.pos,
-                f"unknown function '{name.value}'{_suggest(name.value.lower(), FUNCTIONS)} "
-                f"(functions: {known})",
+                f"unknown function '{name.value}'{_suggest(lower, functions)} (functions: {known})",
             )
         open_paren = self.take()
         self.nest(open_paren.pos)
@@ -406,13 +414,11 @@ class Parser:
                 args.append(self.expression())
         self.nesting -= 1
         self.expect(")", f"to close the call of {name.value}() at {name.pos}")
-        fn, n, lower = FUNCTIONS[name.value.lower()], len(args), name.value.lower()
+        n = len(args)
         if n < fn.min_args or (fn.max_args is not None and n > fn.max_args):
-            raise self.error(
-                name.pos, f"{lower}() takes {_arity(fn)}, got {n}: {lower}({fn.signature})"
-            )
+            raise self.error(name.pos, self.arity_error(fn, lower, n))
         depth = self.tree(name.pos, args)
-        return Call(name.pos, name.value.lower(), tuple(args), depth=depth)
+        return Call(name.pos, lower, tuple(args), depth=depth)
 
 
 # Typed compilation to SQL --------------------------------------------------------------------

@@ -227,36 +227,14 @@ class RuleParser(Parser):
             raise self.error(t.pos, f"expected a value, found '{t.value}'")
         return super().primary()
 
-    def call(self, name: Token) -> Node:
-        fn = FUNCTIONS.get(name.value.lower())
-        if fn is None:
-            known = ", ".join(sorted(FUNCTIONS))
-            raise self.error(
-                name.pos,
-                f"unknown function '{name.value}'{_suggest(name.value.lower(), FUNCTIONS)} "
-                f"(functions: {known})",
-            )
-        open_paren = self.take()
-        self.nest(open_paren.pos)
-        args: list[Node] = []
-        if not self.at(")"):
-            args.append(self.expression())
-            while self.at(","):
-                self.take()
-                args.append(self.expression())
-        self.nesting -= 1
-        self.expect(")", f"to close the call of {name.value}() at {name.pos}")
-        lower = name.value.lower()
-        if not fn.min_args <= len(args) <= fn.max_args:
-            count = (
-                f"{fn.min_args}"
-                if fn.min_args == fn.max_args
-                else f"{fn.min_args} to {fn.max_args}"
-            )
-            raise self.error(
-                name.pos, f"{lower}() takes {count} argument(s), got {len(args)}: {fn.signature}"
-            )
-        return Call(name.pos, lower, tuple(args), depth=self.tree(name.pos, args))
+    def functions(self) -> Mapping[str, Any]:
+        return FUNCTIONS
+
+    def arity_error(self, fn: Any, lower: str, n: int) -> str:
+        count = (
+            f"{fn.min_args}" if fn.min_args == fn.max_args else f"{fn.min_args} to {fn.max_args}"
+        )
+        return f"{lower}() takes {count} argument(s), got {n}: {fn.signature}"
 
 
 # Typed compilation ---------------------------------------------------------------------------
