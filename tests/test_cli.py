@@ -68,6 +68,7 @@ def test_demo_runs_end_to_end_and_reuses_its_data(tmp_path: Path) -> None:
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "Personas" in first.output and "report.html" in first.output
+    assert "acquisition cost by rule campaign_month" in first.output
     ws_dir = tmp_path / "d" / "workspace"
     # it ends by telling how to open the web app: no admin yet, so how to add one first
     tail = first.output[first.output.index("Open the personas in the web app") :]

@@ -333,3 +333,23 @@ def test_inferred_survey_traits_follow_the_generating_values(demo) -> None:
     assert correlations["q_prefers_store"] > 0.6, correlations
     assert correlations["q_tech_savvy"] > 0.6, correlations
     assert np.mean(list(correlations.values())) > 0.45, correlations
+
+
+def test_acquisition_cost_recovers_each_campaigns_cost_per_acquisition(demo) -> None:
+    # The generator bills each campaign its cost per acquisition (ACQ_CAMPAIGNS) times a
+    # monthly noise for every first touch it tracks; profiles must find that cost again.
+    from personify.demo._pools import ACQ_CAMPAIGNS
+
+    ws, results, _ = demo
+    assert results["profiles"].acquisition.rule == "campaign_month"
+    costs = ws.engine.fetch_df(
+        """SELECT t.campaign_id, p.acquisition_cost FROM raw_first_touch t
+        JOIN identity_links l ON l.source = 'first_touch' AND l.record_id = t.customer_id
+        JOIN profiles p USING (person_id)"""
+    )
+    median = costs.groupby("campaign_id")["acquisition_cost"].median()
+    for campaign, _channel, cac in ACQ_CAMPAIGNS:
+        if cac == 0:
+            assert median[campaign] == 0, campaign
+        else:
+            assert median[campaign] / cac == pytest.approx(1, abs=0.12), campaign

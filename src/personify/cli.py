@@ -314,6 +314,13 @@ def _print_models(r: Any) -> None:
             f"traits inferred from behaviour: {len(kept)} of {len(traits)} survey scales kept "
             f"(CV R² {scores[0]:.2f} to {scores[-1]:.2f}; profile_models has each)"
         )
+    acquisition = getattr(r, "acquisition", None)
+    if acquisition is not None:
+        rule = acquisition.rule or "none the data supports"
+        console.print(
+            f"acquisition cost by rule {rule}: {acquisition.unattributed:,.2f} of "
+            f"{acquisition.spend:,.2f} spend reached no acquired customer"
+        )
 
 
 from personify._cli_personas import personas_app  # noqa: E402 (after the helpers it uses)

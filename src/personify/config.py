@@ -618,6 +618,15 @@ class TraitsConfig(_Model):
     seed: int = 42
 
 
+class AcquisitionConfig(_Model):
+    """Which marketing spend pays for which customer (docs/profiles.md has each rule)."""
+
+    rule: Literal["auto", "campaign", "campaign_month", "channel_month", "month"] = Field(
+        default="auto",
+        description="auto: the finest rule the spend and first-touch data support",
+    )
+
+
 class ProfilesConfig(_Model):
     """Lifetime value, lifecycle, churn and trait settings of the profile stage."""
 
@@ -641,6 +650,7 @@ class ProfilesConfig(_Model):
     engagement: EngagementConfig = Field(default_factory=EngagementConfig)
     churn: ChurnConfig | None = None
     traits: TraitsConfig = Field(default_factory=TraitsConfig)
+    acquisition: AcquisitionConfig = Field(default_factory=AcquisitionConfig)
 
 
 class EngineConfig(_Model):

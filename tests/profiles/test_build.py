@@ -64,7 +64,12 @@ FILES = {
     "spend": (
         "marketing_spend",
         "spend.csv",
-        "month,channel,campaign_id,spend\n2025-01,paid_search,M1,50\n2025-02,paid_search,M1,30\n",
+        "month,channel,campaign_id,spend\n"
+        "2025-01,paid_search,M1,50\n"
+        "2025-02,paid_search,M1,30\n"
+        "2025-01,paid_search,M2,10\n"  # a campaign that won nobody
+        "2025-06,email,,60\n"  # spend on no campaign
+        "2025-12,email,,90\n",
     ),
 }
 
@@ -117,8 +122,48 @@ def test_email_engagement_counts_campaigns_not_events(profiles) -> None:
     assert bob["email_open_rate"] != bob["email_open_rate"]  # NaN: never emailed
 
 
-def test_acquisition_cost_is_campaign_spend_over_customers_it_won(profiles) -> None:
-    _, rows = profiles
-    assert rows.loc["C1"]["acquisition_cost"] == pytest.approx(40)
+# Worked by hand from the spend rows above. C1 was first touched by M1 (paid search) in
+# January and first bought in December; C2 by M1 in February, first bought in June.
+ACQUISITION = {
+    # M1's 80 over its two customers; M2's 10 and the 150 on no campaign reach nobody
+    "campaign": (40, 40, 160),
+    # M1 in January (50) and in February (30)
+    "campaign_month": (50, 30, 160),
+    # paid search in January is M1 and M2 (60); in February 30
+    "channel_month": (60, 30, 150),
+    # blended: all of December (90) and all of June (60); January and February reach nobody
+    "month": (90, 60, 90),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(ACQUISITION))
+def test_acquisition_cost_follows_the_configured_rule(make_workspace, rule) -> None:
+    ws = make_workspace(FILES)
+    profiles = ws.config.profiles.model_copy(
+        update={"acquisition": ws.config.profiles.acquisition.model_copy(update={"rule": rule})}
+    )
+    ws.config = ws.config.model_copy(update={"as_of": dt.date(2026, 1, 1), "profiles": profiles})
+    ws.ingest.run()
+    ws.identity.run()
+    result = ws.profiles.run()
+    rows = ws.engine.fetch_df(
+        "SELECT p.acquisition_cost, g.customer_id FROM profiles p "
+        "JOIN golden_record g USING (person_id)"
+    ).set_index("customer_id")
+    c1, c2, unattributed = ACQUISITION[rule]
+    assert rows.loc["C1", "acquisition_cost"] == pytest.approx(c1)
+    assert rows.loc["C2", "acquisition_cost"] == pytest.approx(c2)
+    assert result.acquisition is not None
+    assert result.acquisition.rule == rule
+    assert result.acquisition.spend == pytest.approx(240)
+    assert result.acquisition.unattributed == pytest.approx(unattributed)
+
+
+def test_auto_takes_channel_and_month_when_not_every_spend_row_names_a_campaign(
+    profiles,
+) -> None:
+    result, rows = profiles
+    assert result.acquisition.rule == "channel_month"
+    assert rows.loc["C1"]["acquisition_cost"] == pytest.approx(60)
     assert rows.loc["C2"]["acquisition_channel"] == "paid_search"
     assert rows.loc["C2"]["age"] == 66  # born on 1 January: a birthday exactly on as_of

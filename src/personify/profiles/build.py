@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from personify.ingest._readers import quote_ident
 from personify.ingest.kinds import KINDS
+from personify.profiles.acquisition import AcquisitionReport, acquisition_query
 from personify.profiles.append import append_queries
 from personify.profiles.behavior import BehaviorBuilder, has_time_of_day
 from personify.profiles.churn import churn_table
@@ -51,6 +52,7 @@ class ProfileResult:
     # supervised models of the run (profile_models): e.g. {"churn": ModelResult}
     models: dict[str, ModelResult] = field(default_factory=dict)
     min_r2: float | None = None  # inferred traits: the R² a model needed to be kept
+    acquisition: AcquisitionReport | None = None  # how spend was attributed, if any
 
 
 def _slug(text: str) -> str:
@@ -246,7 +248,9 @@ class ProfileBuilder:
                 quote_ident(a.column) for a in catalogue.appended.values() if a.source == source
             ]
             ctes[f"ref_{i}"] = query
-        acquisition = self._acquisition()
+        acquisition, acquisition_report = acquisition_query(
+            engine, settings.acquisition.rule, self._linked, self._plain, purchases
+        )
         if acquisition:
             ctes["acq"] = acquisition
         progress("what customers write", 0.6)
@@ -362,7 +366,15 @@ class ProfileBuilder:
         columns = engine.columns("profiles")
         persons = engine.count("profiles")
         customers = int(engine.scalar("SELECT count(*) FROM profiles WHERE frequency > 0"))
-        return ProfileResult(persons, customers, as_of, columns, models, settings.traits.min_r2)
+        return ProfileResult(
+            persons,
+            customers,
+            as_of,
+            columns,
+            models,
+            settings.traits.min_r2,
+            acquisition_report,
+        )
 
     # -- attribute groups --------------------------------------------------------------------
     def _purchases(self) -> str | None:
@@ -473,24 +485,3 @@ class ProfileBuilder:
                 WHERE {self._before_cutoff("s.receipt_ts")}"""
             )
         return " UNION ALL ".join(f"({p})" for p in parts) if parts else None
-
-    def _acquisition(self) -> str | None:
-        """First-touch channel and cost: a campaign's spend over the customers it acquired."""
-        touches = self._linked("first_touch", "r.campaign_id, r.channel, r.touch_ts")
-        if not touches:
-            return None
-        spend = self._plain("marketing_spend", "campaign_id, spend")
-        first = f"""SELECT person_id, arg_min(campaign_id, touch_ts) AS campaign_id,
-            arg_min(channel, touch_ts) AS acquisition_channel
-            FROM ({touches}) GROUP BY person_id"""
-        if not spend:
-            return (
-                "SELECT person_id, acquisition_channel, NULL::DOUBLE AS acquisition_cost "
-                f"FROM ({first})"
-            )
-        return f"""WITH f AS ({first}),
-            cost AS (SELECT campaign_id, sum(spend) AS spend FROM ({spend}) GROUP BY 1),
-            acquired AS (SELECT campaign_id, count(*) AS n FROM f GROUP BY 1)
-            SELECT f.person_id, f.acquisition_channel,
-                   coalesce(c.spend, 0) / a.n AS acquisition_cost
-            FROM f JOIN acquired a USING (campaign_id) LEFT JOIN cost c USING (campaign_id)"""
