@@ -615,6 +615,11 @@ class TraitsConfig(_Model):
         default=0.05, description="Cross-validated R² a model needs before its scores are kept"
     )
     folds: Annotated[int, Field(ge=2, le=10)] = 5
+    max_train: Annotated[int, Field(ge=100)] = Field(
+        default=20_000,
+        description="A scale with more answers than this is fitted and cross-validated on a "
+        "sample of this many; the other answerers are scored like non-answerers",
+    )
     seed: int = 42
 
 

@@ -31,12 +31,10 @@ def _company() -> tuple[str, str, np.ndarray]:
     return customers, survey, 1 + visits / 5
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory):
+def _build(root, traits: dict | None = None):
     from personify import Workspace
 
     customers, survey, truth = _company()
-    root = tmp_path_factory.mktemp("traits")
     (root / "customers.csv").write_text(customers)
     (root / "survey.csv").write_text(survey)
     scale = {"range": [1, 5]}
@@ -62,6 +60,10 @@ def built(tmp_path_factory: pytest.TempPathFactory):
             },
         },
     )
+    if traits:
+        settings = ws.config.profiles
+        settings = settings.model_copy(update={"traits": settings.traits.model_copy(update=traits)})
+        ws.config = ws.config.model_copy(update={"profiles": settings})
     ws.ingest.run()
     ws.identity.run()
     result = ws.profiles.run()
@@ -71,6 +73,12 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     )
     profiles["truth"] = [truth[int(c[1:])] for c in profiles["customer_id"]]
     models = ws.engine.fetch_df("SELECT * FROM profile_models").set_index("target")
+    return result, profiles, models, ws
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory):
+    result, profiles, models, ws = _build(tmp_path_factory.mktemp("traits"))
     yield result, profiles, models, ws
     ws.close()
 
@@ -116,3 +124,15 @@ def test_the_catalogue_describes_an_inferred_scale_as_inferred(built) -> None:
     assert feature.label == "Inferred: Prefers the store (1-5)"
     assert feature.group == "psychographic"
     assert "inferred from behaviour" in feature.high
+
+
+def test_many_answers_are_fitted_on_a_sample_and_the_rest_scored_like_everyone(
+    tmp_path,
+) -> None:
+    _, profiles, models, ws = _build(tmp_path, {"max_train": 100})
+    ws.close()
+    assert models.loc["scale_in_store", "persons"] == 100
+    answered = profiles[profiles["scale_in_store"].notna()]
+    assert len(answered) == TAKERS and answered["inferred_in_store"].notna().all()
+    # 140 answerers were left out of the fit: their scores still follow the rule
+    assert np.corrcoef(profiles["inferred_in_store"], profiles["truth"])[0, 1] > 0.85

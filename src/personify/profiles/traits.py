@@ -7,7 +7,8 @@ their channels, categories, habits, engagement, value and voice (the survey scal
 themselves and text counts, which differ for survey takers by construction, are left
 out). Its score goes into ``inferred_<name>`` for every person: the out-of-fold
 prediction for those who answered (a model never scores a person it was fitted on), the
-model fitted on all of them for everyone else.
+model fitted on all of them for everyone else. A scale with more than
+``profiles.traits.max_train`` answers is fitted on a sample of that many.
 
 The model is the mean of a ridge regression on standardised inputs and a small
 histogram gradient-boosted tree ensemble (the scale's answer depends on which kind of
@@ -158,6 +159,13 @@ def inferred_table(
                 )
                 columns[out] = pa.array(score, pa.float64())
                 continue
+            if known.sum() > settings.max_train:
+                # Fit on a deterministic sample; the answerers left out are scored by the
+                # model like everyone else, which was never fitted on them either.
+                rng = np.random.default_rng(settings.seed)
+                keep = rng.choice(np.flatnonzero(known), settings.max_train, replace=False)
+                known = np.zeros(len(frame), bool)
+                known[keep] = True
             y = y_all[known].to_numpy(float)
             answered = X.loc[known]
             oof = np.zeros(len(y))
