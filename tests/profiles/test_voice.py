@@ -45,7 +45,18 @@ def test_markup_and_entities_are_cleaned() -> None:
     assert clean_text("3 < 5 and 7 > 2") == "3 < 5 and 7 > 2"
 
 
-def test_planted_personal_data_never_reaches_the_stored_text(make_workspace) -> None:
+@pytest.mark.parametrize("parallel", [False, True], ids=["one process", "worker processes"])
+def test_planted_personal_data_never_reaches_the_stored_text(
+    make_workspace, monkeypatch, parallel
+) -> None:
+    from personify.profiles import voice
+
+    # Many texts are scored and scrubbed by worker processes; both ways must store the same.
+    monkeypatch.setattr(voice, "PARALLEL_FROM", 1 if parallel else 10**9)
+    monkeypatch.setattr(voice.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    pools: list[object] = []
+    workers = voice._workers
+    monkeypatch.setattr(voice, "_workers", lambda n: pools.append(workers(n)) or pools[-1])
     secret_mail, secret_phone, secret_name = "ann.private@example.org", "07700 900123", "Annabel"
     ws = make_workspace(
         {
@@ -87,6 +98,7 @@ def test_planted_personal_data_never_reaches_the_stored_text(make_workspace) -> 
     ).set_index("customer_id")
     assert profiles.loc["C2", "voice_texts"] == 1
     assert profiles.loc["C2", "voice_sentiment"] == pytest.approx(scores["T2"])
+    assert (pools[0] is not None) == parallel
 
 
 def test_a_workspace_without_texts_has_empty_voice(make_workspace) -> None:

@@ -16,8 +16,11 @@ Writes ``voice_texts`` (one row per text) and ``voice_themes`` (one row per them
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import re
 import warnings
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
@@ -43,6 +46,7 @@ CHOOSE_SAMPLE = 5_000  # ... and the number of themes is chosen on
 THEME_COUNTS = (4, 6, 8, 10, 12)  # candidates: few enough to read, enough to separate
 TOP_TERMS = 10  # terms per theme for coherence; the first three name it
 BATCH = 20_000  # texts pulled, scored and appended at a time
+PARALLEL_FROM = 40_000  # texts from which sentiment and scrubbing use every core
 MIN_TEXTS_FOR_THEMES = 50  # fewer texts than this: no themes, still sentiment
 LANGUAGES_WITH_SENTIMENT = ("en",)  # what VADER's lexicon covers
 QUOTE_MIN, QUOTE_MAX = 40, 320  # characters: a statement a card can show whole
@@ -281,6 +285,33 @@ class VoiceResult:
     language: str
 
 
+def score_and_scrub(texts: list[str], language: str, region: str) -> tuple[list, list]:
+    """Sentiment of each cleaned text and the text scrubbed of personal data."""
+    sentiment = _sentiment_for(language)
+    return [sentiment.score(t) for t in texts], [scrub_text(t, region=region) for t in texts]
+
+
+_SENTIMENTS: dict[str, Sentiment] = {}
+
+
+def _sentiment_for(language: str) -> Sentiment:
+    # One lexicon per process: a worker loads VADER once, not per batch.
+    if language not in _SENTIMENTS:
+        _SENTIMENTS[language] = Sentiment(language)
+    return _SENTIMENTS[language]
+
+
+def _workers(total: int) -> Executor | None:
+    """A process pool for many texts: sentiment and scrubbing are pure Python, one core
+    each; the engine's own threads are idle meanwhile. Few texts: not worth the start-up
+    (each worker loads the name lists and the lexicon, about 2 s)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if total < PARALLEL_FROM or not cores or cores < 2:
+        return None
+    # spawn: a forked child would share the engine's open database and locks
+    return ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("spawn"))
+
+
 class VoiceBuilder:
     """Builds ``voice_texts`` and ``voice_themes`` from the texts a workspace holds."""
 
@@ -329,7 +360,7 @@ class VoiceBuilder:
         ws = self.workspace
         engine = ws.engine
         language = ws.config.locale.language
-        sentiment = Sentiment(language)
+        sentiment = _sentiment_for(language)
         if not sentiment.available:
             log.warning(
                 "voice: no sentiment lexicon for locale.language '%s' (VADER covers English); "
@@ -338,7 +369,6 @@ class VoiceBuilder:
             )
         region = ws.config.locale.country or "ZZ"  # phones written nationally: the company's
         parts = self._sources()
-        themes: list[Theme] = []
         self._create_empty("_voice_scored", temp=True)
         total = 0
         if parts:
@@ -352,7 +382,32 @@ class VoiceBuilder:
                 temp=True,
             )
             total = engine.count("_voice_raw")
+        pool = _workers(total)
+        try:
+            themes = self._score_batches(total, language, region, pool, progress)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        engine.drop_table("_voice_raw")
+        self._write(themes)
+        persons = int(engine.scalar("SELECT count(DISTINCT person_id) FROM voice_texts"))
+        count = engine.count("voice_texts")
+        log.info("voice: %d texts of %d persons, %d themes", count, persons, len(themes))
+        return VoiceResult(len(parts), count, persons, themes, sentiment.available, language)
+
+    def _score_batches(
+        self,
+        total: int,
+        language: str,
+        region: str,
+        pool: Executor | None,
+        progress: ProgressFn,
+    ) -> list[Theme]:
+        """Score, scrub and store every text in batches; the themes of the model fit on
+        the first batch (a deterministic sample)."""
+        engine = self.workspace.engine
         model: ThemeModel | None = None
+        themes: list[Theme] = []
         for start in range(0, total, BATCH):
             batch = engine.fetch_df(
                 "SELECT source, kind, record_id, person_id, date, text FROM _voice_raw "
@@ -374,9 +429,24 @@ class VoiceBuilder:
             else:
                 batch["theme_id"] = pd.array([pd.NA] * len(batch), "Int64")
                 batch["theme_weight"] = np.nan
-            batch["sentiment"] = [sentiment.score(t) for t in batch["text"]]
-            # Only scrubbed text leaves this process.
-            batch["text"] = batch["text"].map(lambda t: scrub_text(t, region=region))
+            # Only scrubbed text leaves this process (and the workers it hands texts to).
+            texts = batch["text"].tolist()
+            if pool is None:
+                scores, scrubbed = score_and_scrub(texts, language, region)
+            else:
+                half = (len(texts) + 1) // 2
+                parts = list(
+                    pool.map(
+                        score_and_scrub,
+                        [texts[:half], texts[half:]],
+                        [language] * 2,
+                        [region] * 2,
+                    )
+                )
+                scores = parts[0][0] + parts[1][0]
+                scrubbed = parts[0][1] + parts[1][1]
+            batch["sentiment"] = scores
+            batch["text"] = scrubbed
             batch["date"] = pd.to_datetime(batch["date"])
             engine.append_arrow(
                 "_voice_scored",
@@ -385,12 +455,7 @@ class VoiceBuilder:
                 ),
             )
             progress("what customers write", min(1.0, (start + BATCH) / total))
-        engine.drop_table("_voice_raw")
-        self._write(themes)
-        persons = int(engine.scalar("SELECT count(DISTINCT person_id) FROM voice_texts"))
-        count = engine.count("voice_texts")
-        log.info("voice: %d texts of %d persons, %d themes", count, persons, len(themes))
-        return VoiceResult(len(parts), count, persons, themes, sentiment.available, language)
+        return themes
 
     def _fit(self, texts: list[str], language: str) -> ThemeModel | None:
         if len(texts) < MIN_TEXTS_FOR_THEMES:
