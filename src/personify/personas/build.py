@@ -340,7 +340,7 @@ class PersonaBuilder:
             }
             # Files of personas from an earlier run must not linger beside the new ones.
             for stale in (ws.output_dir / "personas").glob("*"):
-                if stale.suffix in {".json", ".md", ".svg"}:
+                if stale.suffix in {".json", ".md", ".svg", ".html"}:
                     stale.unlink()
             report = write_outputs(
                 personas,
