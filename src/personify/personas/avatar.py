@@ -109,6 +109,18 @@ def _age_band(age: float | None) -> str:
     return "under 30" if age < 30 else "30-49" if age < 50 else "50-64" if age < 65 else "65+"
 
 
+def _name_gender(name: str) -> str | None:
+    from personify.personas.naming import FIRST_NAMES, FIRST_NAMES_DE
+
+    found = {
+        g
+        for table in (FIRST_NAMES, FIRST_NAMES_DE)
+        for (g, _), names in table.items()
+        if name in names
+    }
+    return found.pop() if len(found) == 1 else None
+
+
 def avatar_traits(doc: dict[str, Any]) -> AvatarTraits:
     """What the avatar is matched to, read from a persona document."""
     demo = doc.get("demographics") or {}
@@ -116,8 +128,9 @@ def avatar_traits(doc: dict[str, Any]) -> AvatarTraits:
     shares = demo.get("gender") or []
     if shares:
         gender = _GENDER.get(str(shares[0].get("value", "")).strip().lower())
-    if doc.get("name_gender") in ("female", "male"):
-        gender = doc["name_gender"]
+    named = _name_gender(str(doc.get("name") or ""))
+    if named:  # the name was picked for a gender: the picture matches the name
+        gender = named
     age = (demo.get("age") or {}).get("median")
     value, size = doc.get("value") or {}, doc.get("size") or {}
     revenue, customers = value.get("revenue_share"), size.get("share")

@@ -289,11 +289,19 @@ class PersonaBuilder:
                     seg_dist,
                 ),
             )
+            frustrations = card["frustrations"]["statements"]
+            objections = card["objections"]["statements"]
             pains = {
-                "support": [
-                    s["text"] for s in card["frustrations"]["statements"] if s["basis"] == "voice"
+                "purchase": [
+                    s["text"]
+                    for s in frustrations
+                    if s.get("attribute") in ("return_rate", "discount_share")
                 ][:2],
-                "lapse": [s["text"] for s in card["objections"]["statements"]][:2],
+                "retention": (
+                    [s["text"] for s in frustrations if s["basis"] == "voice"][:1]
+                    + [s["text"] for s in objections if s["basis"] != "voice"][:2]
+                ),
+                "advocacy": [s["text"] for s in objections if s["basis"] == "voice"][:2],
             }
             card["journey"] = journey_stages(
                 journeys.loc[sid] if sid in journeys.index else pd.Series({"members": seg.size}),
@@ -360,40 +368,70 @@ class PersonaBuilder:
         return bool(engine.scalar(f"SELECT count({quote_ident(column)}) FROM profiles"))
 
     def _journey(self, members: str) -> pd.DataFrame:
-        """Per segment: members at each journey stage and the stage's median figure."""
+        """Per segment: members at each journey stage and the stages' median figures.
+
+        Awareness: every member (the channel of the first touch where recorded);
+        consideration: visited the web shop or app, viewed products or bought; purchase:
+        bought; retention: bought again (lapsed or at risk: lost); advocacy: rated what they
+        bought 4 or more out of 5 on average. Medians: sessions of the visitors, days from the
+        first recorded touch to the first purchase, days between purchases of the repeat
+        buyers, reviews of the advocates."""
         engine = self.workspace.engine
         have = set(engine.columns("profiles"))
 
-        def flag(name: str, condition: str, need: str) -> str:
-            if need not in have:
+        def flag(name: str, condition: str, *need: str) -> str:
+            if not all(n in have for n in need):
                 return f"CAST(NULL AS BIGINT) AS {name}"
             return f"sum(CASE WHEN {condition} THEN 1 ELSE 0 END) AS {name}"
 
-        def median(name: str, value: str, condition: str, need: str) -> str:
-            if need not in have or value.split(" ")[0] not in have:
+        def median(name: str, value: str, condition: str, *need: str) -> str:
+            if not all(n in have for n in need):
                 return f"CAST(NULL AS DOUBLE) AS {name}"
             q = engine.quantiles(f"CASE WHEN {condition} THEN CAST({value} AS DOUBLE) END", [0.5])
             return f"{q} AS {name}"
 
+        looked = [c for c in ("web_sessions", "product_views", "frequency") if c in have]
+        considered = " OR ".join(f"{c} > 0" for c in looked) or "FALSE"
         lapsed = "lifecycle_stage IN ('lapsed', 'at risk')"
+        advocate = "frequency > 0 AND reviews > 0 AND avg_rating >= 4"
         parts = [
             "count(*) AS members",
             "count(acquisition_channel) AS acquired"
             if "acquisition_channel" in have
             else "CAST(NULL AS BIGINT) AS acquired",
+            f"sum(CASE WHEN {considered} THEN 1 ELSE 0 END) AS considered"
+            if looked
+            else "CAST(NULL AS BIGINT) AS considered",
             flag("visited", "web_sessions > 0", "web_sessions"),
+            flag("viewed", "product_views > 0", "product_views"),
+            flag("emailed", "email_open_rate > 0", "email_open_rate"),
             flag("buyers", "frequency > 0", "frequency"),
             flag("repeaters", "frequency > 1", "frequency"),
             flag("supported", "tickets > 0", "tickets"),
             flag("lapsed", lapsed, "lifecycle_stage"),
+            flag("reviewers", "reviews > 0", "reviews"),
+            flag("advocates", advocate, "frequency", "reviews", "avg_rating"),
             median("median_sessions", "web_sessions", "web_sessions > 0", "web_sessions"),
-            median("median_gap_days", "interpurchase_days_median", "frequency > 1", "frequency"),
+            median(
+                "median_gap_days",
+                "interpurchase_days_median",
+                "frequency > 1",
+                "frequency",
+                "interpurchase_days_median",
+            ),
             median("median_tickets", "tickets", "tickets > 0", "tickets"),
-            median("median_recency_days", "recency_days", lapsed, "lifecycle_stage"),
+            median(
+                "median_recency_days", "recency_days", lapsed, "lifecycle_stage", "recency_days"
+            ),
+            median("median_reviews", "reviews", advocate, "frequency", "reviews", "avg_rating"),
         ]
         df = engine.fetch_df(
             f"SELECT segment_id, {', '.join(parts)} FROM {members} GROUP BY segment_id"
         ).set_index("segment_id")
+        days = self._days_to_first_purchase(members)
+        df["median_days_to_purchase"] = (
+            days["median_days"].reindex(df.index) if days is not None else None
+        )
         for col in df.columns:
             # A stage nobody in the workspace reached is not in the data (Telco: no orders).
             if not col.startswith("median_") and col != "members" and not df[col].fillna(0).any():
@@ -403,6 +441,36 @@ class PersonaBuilder:
                     v[0] if isinstance(v, list | tuple) or hasattr(v, "__len__") else v
                     for v in df[col]
                 ]
+        return df
+
+    def _days_to_first_purchase(self, members: str) -> pd.DataFrame | None:
+        """Per segment: the median days from a member's first recorded touch (first_touch
+        sources) to their first purchase on or after it; None without touches or purchases."""
+        from personify.profiles.build import PURCHASE_TIMES, ProfileBuilder
+
+        builder, engine = ProfileBuilder(self.workspace), self.workspace.engine
+        touches = builder._linked("first_touch", "r.touch_ts AS ts")
+        bought = [
+            q for kind, col in PURCHASE_TIMES if (q := builder._linked(kind, f"r.{col} AS ts"))
+        ]
+        if not touches or not bought:
+            return None
+        days = engine.days_between("t.first_touch", "b.first_buy")
+        q = engine.quantiles(f"CAST({days} AS DOUBLE)", [0.5])
+        df = engine.fetch_df(
+            f"""WITH t AS (SELECT person_id, min(ts) AS first_touch FROM ({touches}) x
+                    GROUP BY person_id),
+                b AS (SELECT person_id, min(ts) AS first_buy FROM ({" UNION ALL ".join(bought)}) y
+                    GROUP BY person_id)
+                SELECT m.segment_id, count(*) AS n, {q} AS median_days
+                FROM {members} m JOIN t USING (person_id) JOIN b USING (person_id)
+                WHERE b.first_buy >= t.first_touch
+                GROUP BY m.segment_id"""
+        ).set_index("segment_id")
+        if df.empty:
+            return None
+        med = df["median_days"].map(lambda v: v[0] if hasattr(v, "__len__") else v)
+        df["median_days"] = med.where(df["n"] >= self.k)  # k-anonymity: from k members
         return df
 
     def _title_words(self, sig: pd.DataFrame, buys: bool) -> tuple[str | None, str | None]:
@@ -789,9 +857,12 @@ class PersonaBuilder:
                 "the segment differs from the rest",
                 "empathy_map": "says: themes and quotes; thinks: survey scales; does: "
                 "behaviour and declared attributes; feels: sentiment, ratings, satisfaction",
-                "journey": "members at each stage from their profiles: acquisition channel, "
-                "web or app sessions, purchases, repeat purchases, support tickets, lifecycle "
-                "stage; medians over the members at the stage",
+                "journey": "members at each stage from their profiles: awareness (every "
+                "member; first-touch channel), consideration (web or app sessions, product "
+                "views or a purchase), purchase, retention (a repeat purchase; lapsed or at "
+                "risk: lost), advocacy (average rating 4 or more of 5); touchpoints: e-mail "
+                "opens, support tickets, reviews; medians over the members at the stage, "
+                "days from the first touch to the first purchase from the touch and order dates",
                 "significance": f"every statement rests on a difference between the segment "
                 f"and the rest with Benjamini-Hochberg corrected p < {Q} over all of the run's "
                 f"tests, and on at least {self.k} members",

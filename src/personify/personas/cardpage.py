@@ -32,11 +32,12 @@ class PageSize:
     width_px: int  # CSS pixels at 96 per inch
     height_px: int
     points: tuple[float, float]  # PDF points (1/72 inch)
+    zoom: float  # the A4 layout scaled to fit the page
 
 
 PAGES = {
-    "a4": PageSize("A4", "A4", "210mm", "297mm", 794, 1123, (595.28, 841.89)),
-    "letter": PageSize("Letter", "letter", "8.5in", "11in", 816, 1056, (612.0, 792.0)),
+    "a4": PageSize("A4", "A4", "210mm", "297mm", 794, 1123, (595.28, 841.89), 1.0),
+    "letter": PageSize("Letter", "letter", "8.5in", "11in", 816, 1056, (612.0, 792.0), 0.92),
 }
 
 LABELS: dict[str, dict[str, str]] = {

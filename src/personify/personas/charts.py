@@ -83,7 +83,7 @@ def traits_svg(doc: dict[str, Any], numbers: NumberFormat, *, limit: int = 6) ->
         height = 0.3 + 0.24 * rows
         fig = Figure(figsize=(3.6, height))
         bottom = 0.22 / height
-        ax = fig.add_axes((0.36, bottom, 0.4, 1 - bottom - 0.02))
+        ax = fig.add_axes((0.43, bottom, 0.36, 1 - bottom - 0.02))
         zs = [float(t["z"]) for t in traits]
         span = max(1.0, max(abs(z) for z in zs)) * 1.08
         ys = list(range(rows))
@@ -94,26 +94,15 @@ def traits_svg(doc: dict[str, Any], numbers: NumberFormat, *, limit: int = 6) ->
         for y, t in zip(ys, traits, strict=True):
             fmt = str(t.get("format") or "number")
             seg, pop = numbers(t.get("segment"), fmt), numbers(t.get("population"), fmt)
-            ax.text(
-                1.04,
-                y,
-                seg,
-                transform=ax.get_yaxis_transform(),
-                va="center",
-                fontsize=7,
-                weight="bold",
-                color=INK,
-            )
-            ax.text(
-                1.04 + 0.26,
-                y,
-                f"vs {pop}",
-                transform=ax.get_yaxis_transform(),
-                va="center",
-                fontsize=6.5,
-                color=MUTED,
-            )
-        ax.set_yticks(ys, [_short(str(t.get("label") or t.get("feature")), 27) for t in traits])
+            where = ax.get_yaxis_transform()
+            ax.text(1.05, y - 0.16, seg, transform=where, va="center", fontsize=6.8,
+                    weight="bold", color=INK)  # fmt: skip
+            ax.text(1.05, y + 0.24, f"vs {pop}", transform=where, va="center", fontsize=5.8,
+                    color=MUTED)  # fmt: skip
+        names = [
+            str(t.get("label") or t.get("feature")).replace("Inferred: ", "≈ ") for t in traits
+        ]
+        ax.set_yticks(ys, [_short(name, 27) for name in names])
         ax.set_xticks([-span * 0.7, 0, span * 0.7], ["below", "average", "above"])
         ax.tick_params(axis="x", labelsize=6, colors=MUTED, pad=2)
         ax.tick_params(axis="y", labelsize=6.8, pad=3)
@@ -142,6 +131,7 @@ def _median_text(stage: dict[str, Any]) -> str | None:
         return None
     if str(of).startswith("days"):
         rest = str(of)[len("days") :].strip()
+        rest = rest.replace("from the first touch to the first purchase", "touch to purchase")
         return f"median {_days(value)} {rest}".strip()
     return f"median {value:g} {of}"
 
@@ -151,68 +141,81 @@ def funnel_svg(doc: dict[str, Any]) -> str | None:
     stages = [
         s for s in (doc.get("journey") or {}).get("stages") or [] if s.get("share") is not None
     ]
-    if not stages:
+    if len(stages) < 2:  # one bar (everyone is aware) is no journey
         return None
     n = len(stages)
     with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
-        fig = Figure(figsize=(3.55, 0.35 + 0.5 * n))
+        fig = Figure(figsize=(3.4, 0.1 + 0.34 * n))
         ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
-        ax.set_xlim(-1.55, 1.0)
-        ax.set_ylim(n - 0.35, -0.45)
+        ax.set_xlim(-1.62, 1.2)
+        ax.set_ylim(n - 0.45, -0.55)
         ax.axis("off")
-        widths = [max(float(s["share"]), 0.02) for s in stages]
-        height = 0.56
+        centre, full = -0.08, 0.98  # the funnel's centre and the width of 100%
+        widths = [max(float(s["share"]), 0.03) * full for s in stages]
+        height = 0.8
         for i, (s, w) in enumerate(zip(stages, widths, strict=True)):
             colour = FUNNEL[min(i, len(FUNNEL) - 1)]
             nxt = widths[i + 1] if i + 1 < n else w
             top, bottom = i - height / 2, i + height / 2
-            half, half_next = w * 0.48, min(w, nxt) * 0.48
+            half, half_next = w / 2, min(w, nxt) / 2
             ax.add_patch(
                 Polygon(
-                    [(-half, top), (half, top), (half_next, bottom), (-half_next, bottom)],
+                    [
+                        (centre - half, top),
+                        (centre + half, top),
+                        (centre + half_next, bottom),
+                        (centre - half_next, bottom),
+                    ],
                     closed=True,
                     facecolor=colour,
                     edgecolor="white",
-                    linewidth=0.8,
+                    linewidth=1.2,
                 )
             )
             ax.text(
-                -1.53,
-                i - 0.06,
+                -1.6,
+                i - 0.12,
                 str(s.get("stage", "")).capitalize(),
-                fontsize=7.6,
+                fontsize=7.4,
                 weight="bold",
                 color=INK,
                 va="center",
             )
             sub = _median_text(s)
             if sub:
-                ax.text(-1.53, i + 0.2, sub, fontsize=6, color=MUTED, va="center")
-            persons = s.get("persons")
+                ax.text(-1.6, i + 0.2, _short(sub, 34), fontsize=5.6, color=MUTED, va="center")
             label = f"{float(s['share']) * 100:.0f}%"
-            if isinstance(persons, int):
-                label += f" · {persons:,}"
+            inside = w > 0.22
             ax.text(
-                0,
+                centre if inside else centre + half + 0.03,
                 i,
                 label,
-                ha="center",
+                ha="center" if inside else "left",
                 va="center",
-                fontsize=7,
-                color="white" if w > 0.3 else INK,
+                fontsize=7.2,
+                color="white" if inside else INK,
                 weight="bold",
             )
-            conversion = _number(s.get("conversion"))
-            if i > 0 and conversion is not None and s.get("conversion_of") != "members":
-                drop = 1 - conversion
+            conversion, drop = _number(s.get("conversion")), _number(s.get("drop_off"))
+            if i > 0 and conversion is not None:
+                of = str(s.get("conversion_of") or "")
                 ax.text(
-                    0.52,
-                    i - 0.5,
-                    f"→ {conversion * 100:.0f}% go on · {drop * 100:.0f}% drop off",
-                    fontsize=5.9,
-                    color=MUTED,
+                    0.5,
+                    i - 0.1,
+                    f"{conversion * 100:.0f}% of {of}",
+                    fontsize=6,
+                    color=INK,
                     va="center",
                 )
+                if drop is not None and drop > 0:
+                    ax.text(
+                        0.5,
+                        i + 0.18,
+                        f"{drop * 100:.0f}% drop off",
+                        fontsize=5.6,
+                        color=DOWN,
+                        va="center",
+                    )
     return _svg(fig, "journey funnel")
 
 

@@ -154,8 +154,8 @@ CSV_FIELDS = [
     "revenue", "share_of_revenue", "avg_revenue", "avg_orders", "avg_order_value",
     "acquisition_cost", "currency", "age_median", "age_p25", "age_p75", "gender", "job_titles",
     "job_families", "household", "cities", "channels", "categories", "acquisition", "themes",
-    "goals", "frustrations", "gains", "objections", "first_purchase_share", "repeat_conversion",
-    "support_share", "lapse_share", "tagline",
+    "goals", "frustrations", "gains", "objections", "consideration_share", "purchase_share",
+    "retention_conversion", "advocacy_share", "lapsed_share", "days_to_first_purchase", "tagline",
 ]  # fmt: skip
 
 
@@ -208,10 +208,12 @@ def csv_row(doc: dict[str, Any]) -> dict[str, Any]:
         "frustrations": texts("frustrations"),
         "gains": texts("gains"),
         "objections": texts("objections"),
-        "first_purchase_share": (stages.get("first purchase") or {}).get("share"),
-        "repeat_conversion": (stages.get("repeat") or {}).get("conversion"),
-        "support_share": (stages.get("support") or {}).get("share"),
-        "lapse_share": (stages.get("lapse") or {}).get("share"),
+        "consideration_share": (stages.get("consideration") or {}).get("share"),
+        "purchase_share": (stages.get("purchase") or {}).get("share"),
+        "retention_conversion": (stages.get("retention") or {}).get("conversion"),
+        "advocacy_share": (stages.get("advocacy") or {}).get("share"),
+        "lapsed_share": ((stages.get("retention") or {}).get("lost") or {}).get("share"),
+        "days_to_first_purchase": (stages.get("purchase") or {}).get("median"),
         "tagline": doc.get("tagline"),
     }
 
