@@ -220,4 +220,6 @@ def _inline(svg: str, prefix: str, size: int) -> str:
         svg,
         count=1,
     )
-    return re.sub(r">\s+<", "><", svg).strip()
+    from personify.personas.charts import presentation_attributes
+
+    return presentation_attributes(re.sub(r">\s+<", "><", svg).strip())

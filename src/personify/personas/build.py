@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,8 @@ from personify.refresh import carried_names
 if TYPE_CHECKING:
     from personify.workspace import Workspace
 
+log = logging.getLogger(__name__)
+
 SCHEMA = "personify.persona/v1"
 MIN_TRAIT_Z = 0.25
 TEXTS_PER_SEGMENT = 1500
@@ -52,6 +56,8 @@ class PersonaResult:
     personas: list[dict[str, Any]]
     output_dir: Path
     report: Path | None
+    # Segments too small for a persona (fewer than personas.k_anonymity members).
+    withheld: list[dict[str, int]] = dc_field(default_factory=list)
 
 
 def _fmt(value: float | None, fmt: str, numbers: NumberFormat) -> str:
@@ -234,10 +240,13 @@ class PersonaBuilder:
         carried = carried_names(ws, run_id)
         taken: set[str] = set(carried.values())
         genders: list[str] = []
+        withheld: list[dict[str, int]] = []
         for seg in segments.itertuples():
             sid = int(seg.segment_id)
             if int(seg.size) < self.k:
-                continue  # k-anonymity: no persona of fewer than k customers
+                # k-anonymity: no persona of fewer than k customers; the report says so.
+                withheld.append({"segment_id": sid, "customers": int(seg.size), "k": self.k})
+                continue
             seg_dist = dist[dist["segment_id"] == sid]
             real = set(fields.significant(seg_dist)["attribute"])
             traits = [t for t in self._traits(means.loc[sid], pop, numeric) if t["feature"] in real]
@@ -332,6 +341,15 @@ class PersonaBuilder:
                 )
             )
         personas.sort(key=lambda p: (p["negative"], p["segment_id"]))
+        narrator = ws.config.personas.narrative
+        if narrator.url:  # optional: a model's narrative from the card's evidence only
+            from personify.personas.llm import llm_narrative
+
+            progress("narratives", 0.9)
+            for doc in personas:
+                told = llm_narrative(doc, narrator, language=ws.config.locale.language)
+                if told:
+                    doc["narrative"] = told
         self._store(run_id, personas)
         report = None
         if write_files:
@@ -345,6 +363,7 @@ class PersonaBuilder:
                 "segment_run": run_id,
                 "k": int(run["k"]),
                 "silhouette": float(run["silhouette"]),
+                "withheld": withheld,
             }
             # Files of personas from an earlier run must not linger beside the new ones.
             for stale in (ws.output_dir / "personas").glob("*"):
@@ -358,7 +377,12 @@ class PersonaBuilder:
                 language=ws.config.locale.language,
             ).report
         progress("personas", 1.0)
-        return PersonaResult(run_id, personas, ws.output_dir, report)
+        for w in withheld:
+            log.info(
+                "segment %s has %s customers, fewer than personas.k_anonymity = %s: no persona",
+                w["segment_id"], w["customers"], w["k"],
+            )  # fmt: skip
+        return PersonaResult(run_id, personas, ws.output_dir, report, withheld)
 
     # -- pieces ------------------------------------------------------------------------------
     def _has_values(self, column: str) -> bool:

@@ -27,7 +27,7 @@ from matplotlib.patches import Polygon
 
 from personify.formatting import NumberFormat
 
-__all__ = ["funnel_svg", "traits_svg", "value_svg"]
+__all__ = ["funnel_svg", "persona_charts", "presentation_attributes", "traits_svg", "value_svg"]
 
 INK, MUTED, GRID = "#1f2933", "#616e7c", "#e4e7eb"
 UP, DOWN, COMPANY = "#3b5bdb", "#e8590c", "#adb5bd"
@@ -41,6 +41,26 @@ _RC: dict[str, Any] = {
     "font.size": 8,
     "axes.unicode_minus": True,
 }
+
+
+_STYLE = re.compile(r'style="([^"]*)"')
+
+
+def presentation_attributes(svg: str) -> str:
+    """``style="fill: #fff; font-size: 7px"`` as ``fill="#fff" font-size="7px"``: SVG
+    presentation attributes, which a strict Content Security Policy (no inline styles, as
+    the web app sends) still applies, so the charts keep their colours there too."""
+
+    def attrs(m: re.Match[str]) -> str:
+        out = []
+        for decl in m.group(1).split(";"):
+            name, _, value = decl.partition(":")
+            name, value = name.strip(), value.strip().replace("'", "").replace('"', "")
+            if re.fullmatch(r"[a-z-]+", name) and value:
+                out.append(f'{name}="{value}"')
+        return " ".join(out)
+
+    return _STYLE.sub(attrs, svg)
 
 
 def _svg(fig: Figure, chart_id: str) -> str:
@@ -57,6 +77,7 @@ def _svg(fig: Figure, chart_id: str) -> str:
     svg = re.sub(r'\s*<style type="text/css">\*\{[^<]*\}</style>', "", svg)
     # Responsive: the card's CSS sets the width, the viewBox keeps the proportions.
     svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r"<svg\1", svg, count=1)
+    svg = presentation_attributes(svg)
     return svg.replace("<svg ", f'<svg class="chart" role="img" aria-label="{chart_id}" ', 1)
 
 
@@ -269,3 +290,22 @@ def value_svg(doc: dict[str, Any], numbers: NumberFormat) -> str | None:
                     va="center",
                 )
     return _svg(fig, "value against the company")
+
+
+def persona_charts(
+    doc: dict[str, Any], numbers: NumberFormat, *, width: int = 420
+) -> dict[str, str | None]:
+    """The card's three charts for a web page: ``traits``, ``funnel`` and ``value``, each an
+    ``<svg>`` of ``width`` CSS pixels (its height follows), or None when there is nothing to
+    draw. No style attributes or elements: they show under a CSP without inline styles."""
+
+    def sized(svg: str | None) -> str | None:
+        if svg is None:
+            return None
+        return svg.replace("<svg ", f'<svg width="{int(width)}" ', 1)
+
+    return {
+        "traits": sized(traits_svg(doc, numbers)),
+        "funnel": sized(funnel_svg(doc)),
+        "value": sized(value_svg(doc, numbers)),
+    }

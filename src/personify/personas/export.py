@@ -125,13 +125,23 @@ def pdf_bytes(docs: list[dict[str, Any]], numbers: NumberFormat, *, page: str = 
 def png_bytes(
     doc: dict[str, Any], numbers: NumberFormat, *, dpi: int = 110, page: str = "A4"
 ) -> bytes:
-    """One persona's card as a PNG: the page at ``dpi`` (A4 at 110 dpi: 910 x 1287 pixels)."""
+    """One persona's card as a PNG: the page at ``dpi`` (A4 at 110 dpi: 909 x 1286 pixels)."""
+    from PIL import Image  # Matplotlib's own dependency
+
     from personify.personas.browser import html_to_png
     from personify.personas.cardpage import page_size
 
     size = page_size(page)
     html = html_bytes([doc], numbers, page=page, bare=True).decode()
-    return html_to_png(html, width_px=size.width_px, height_px=size.height_px, scale=dpi / 96)
+    shot = html_to_png(html, width_px=size.width_px, height_px=size.height_px, scale=dpi / 96)
+    # The page at exactly dpi: Chromium rounds the scaled viewport up by a pixel or so.
+    want = (round(size.points[0] / 72 * dpi), round(size.points[1] / 72 * dpi))
+    image = Image.open(io.BytesIO(shot))
+    if image.size == want:
+        return shot
+    out = io.BytesIO()
+    image.crop((0, 0, *want)).save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def to_html(ws: Workspace, persona_id: str | None = None, *, page: str = "A4") -> bytes:
