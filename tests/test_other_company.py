@@ -423,7 +423,8 @@ def test_the_journey_shows_the_segments_own_counts(run: Run) -> None:
         assert stages["retention"]["median"] == pytest.approx(gaps.median(), abs=0.06)
         lapsed = int(mine["lifecycle_stage"].isin(["lapsed", "at risk"]).sum())
         lost = stages["retention"]["lost"]
-        assert (lost or {}).get("persons") == (lapsed if lapsed >= 10 else None)
+        k = run.ws.config.personas.k_anonymity
+        assert (lost or {}).get("persons") == (lapsed if lapsed >= k else None)
         # No support tickets in Kaufhaus Beispiel's exports: no such touchpoint.
         assert "support tickets" not in {
             t["touchpoint"] for t in stages["retention"]["touchpoints"]

@@ -151,7 +151,8 @@ def _confidences(
         for s in card["empathy_map"][key]["statements"]
     ]
     out["empathy_map"] = best(empathy)
-    shown = [s["persons"] for s in card["journey"]["stages"] if s["persons"]]
+    # Awareness holds every member: the journey's confidence rests on the stages after it.
+    shown = [s["persons"] for s in card["journey"]["stages"][1:] if s["persons"]]
     out["journey"] = _level(max(shown)) if shown else "none"
     out["job"] = _level(size) if card["job"]["titles"] else "none"
     out["household"] = (
@@ -414,7 +415,10 @@ class PersonaBuilder:
             q = engine.quantiles(f"CASE WHEN {condition} THEN CAST({value} AS DOUBLE) END", [0.5])
             return f"{q} AS {name}"
 
-        looked = [c for c in ("web_sessions", "product_views", "frequency") if c in have]
+        # Consideration needs a sign of looking (visits, product views); purchases alone
+        # would make it a copy of the purchase stage.
+        looked = [c for c in ("web_sessions", "product_views") if c in have]
+        looked += ["frequency"] if looked and "frequency" in have else []
         considered = " OR ".join(f"{c} > 0" for c in looked) or "FALSE"
         lapsed = "lifecycle_stage IN ('lapsed', 'at risk')"
         advocate = "frequency > 0 AND reviews > 0 AND avg_rating >= 4"

@@ -496,6 +496,8 @@ def journey_stages(
             entry["note"] = f"Fewer than {k} members"
         if shown and base and n is not None:
             prior = members if base == "members" else count(base)
+            if base == "considered" and prior is None:  # no visit data: from the members
+                prior, of = members, "members"
             if prior and prior >= k:
                 entry["conversion"] = round(min(n / prior, 1.0), 4)
                 entry["conversion_of"] = of

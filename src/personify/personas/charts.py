@@ -140,10 +140,10 @@ def _short(text: str, width: int = 30) -> str:
 # ----------------------------------------------------------------------------- journey
 def _days(value: float) -> str:
     if value >= 120:
-        return f"{value / 30.44:.0f} months"
+        return f"{value / 30.44:.0f} mo"
     if value >= 21:
-        return f"{value / 7:.0f} weeks"
-    return f"{value:.0f} day" + ("" if round(value) == 1 else "s")
+        return f"{value / 7:.0f} wk"
+    return f"{value:.0f} d"
 
 
 def _median_text(stage: dict[str, Any]) -> str | None:
@@ -152,9 +152,9 @@ def _median_text(stage: dict[str, Any]) -> str | None:
         return None
     if str(of).startswith("days"):
         rest = str(of)[len("days") :].strip()
-        rest = rest.replace("from the first touch to the first purchase", "touch to purchase")
-        return f"median {_days(value)} {rest}".strip()
-    return f"median {value:g} {of}"
+        rest = rest.replace("from the first touch to the first purchase", "to buy")
+        return f"{_days(value)} {rest}".strip()
+    return f"{value:g} {of}"
 
 
 def funnel_svg(doc: dict[str, Any]) -> str | None:
@@ -204,7 +204,14 @@ def funnel_svg(doc: dict[str, Any]) -> str | None:
             )
             sub = _median_text(s)
             if sub:
-                ax.text(-1.6, i + 0.2, _short(sub, 34), fontsize=5.6, color=MUTED, va="center")
+                ax.text(
+                    -1.6,
+                    i + 0.2,
+                    _short("median " + sub, 31),
+                    fontsize=5.6,
+                    color=MUTED,
+                    va="center",
+                )
             label = f"{float(s['share']) * 100:.0f}%"
             inside = w > 0.22
             ax.text(
