@@ -5,7 +5,8 @@
 
 Each example runs end to end in a scratch copy of its workspace (examples/<name>/ is left
 as it is); then its personas are exported as a reader gets them: personas.pdf (one A4 page
-each), one PNG card per persona, personas.csv and personas.json, and a README.md that says
+each, printed from personas.html), one PNG card per persona, personas.csv and personas.json,
+and a README.md that says
 what the data could not support (every field whose card says "Not in the data") and the
 reader-plausibility checks the cards pass.
 """
@@ -137,6 +138,7 @@ def write_set(name: str, target: Path | None = None) -> Path:
                 shutil.rmtree(target)
             (target / "cards").mkdir(parents=True)
             (target / "personas.pdf").write_bytes(export.to_pdf(ws))
+            (target / "personas.html").write_bytes(export.to_html(ws))
             (target / "personas.csv").write_bytes(export.to_csv(ws))
             (target / "personas.json").write_bytes(export.to_json(ws))
             for d in docs:
@@ -162,7 +164,8 @@ def _readme(name: str, docs: list[dict[str, Any]], currency: str, seconds: float
             else f"`examples/{name}/personify.yaml` "
         )
         + f"(whole pipeline {seconds:.0f} s on the machine that wrote it). Files: "
-        "[personas.pdf](personas.pdf) (one A4 page per persona), `cards/*.png`, "
+        "[personas.pdf](personas.pdf) (one A4 page per persona, printed by headless Chromium "
+        "from [personas.html](personas.html), the self-contained HTML cards), `cards/*.png`, "
         "[personas.csv](personas.csv), [personas.json](personas.json) "
         "(schema `personify.persona/v1`, set `personify.persona-set/v1`).",
         "",

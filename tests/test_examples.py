@@ -113,8 +113,11 @@ def test_cdnow_and_telco_run_end_to_end_into_personas(tmp_path: Path) -> None:
             assert p["empathy_map"]["says"]["note"].startswith("Not in the data")
             assert not any(w in p["title"] for w in ("Home Investor", "Bargain Hunter"))
             stages = {s["stage"]: s for s in p["journey"]["stages"]}
-            assert stages["first purchase"]["persons"] == p["size"]["customers"]
-            assert stages["support"]["note"] == "Not in the data"
+            assert stages["purchase"]["persons"] == p["size"]["customers"]
+            # No support tickets, e-mail or reviews: retention has no such touchpoint, and
+            # nobody can be an advocate.
+            assert not stages["retention"]["touchpoints"]
+            assert stages["advocacy"]["note"] == "Not in the data"
         # The persona with most revenue buys most often; its card has the figures in dollars.
         top = max(cards, key=lambda p: p["value"]["revenue"])
         assert top["value"]["avg_orders"] == max(p["value"]["avg_orders"] for p in cards)
@@ -154,5 +157,5 @@ def test_cdnow_and_telco_run_end_to_end_into_personas(tmp_path: Path) -> None:
         # No orders at all: the purchase stages are not in the data, not "fewer than k".
         for p in docs:
             stages = {s["stage"]: s for s in p["journey"]["stages"]}
-            assert stages["first purchase"]["note"] == "Not in the data"
+            assert stages["purchase"]["note"] == "Not in the data"
             assert p["title"] not in ("The Yes Customer", "The No Customer")

@@ -49,7 +49,8 @@ def orders_only(tmp_path_factory: pytest.TempPathFactory):
     Workspace.init(
         root / "ws", sources={"orders": {"kind": "orders", "path": str(root / "orders.csv")}}
     ).close()
-    _set(root / "ws", locale={"currency": "USD", "language": "en"})
+    # 120 accounts: a small company sets a k below the default 50 in its personify.yaml.
+    _set(root / "ws", locale={"currency": "USD", "language": "en"}, personas={"k_anonymity": 10})
     run = CliRunner().invoke(app, ["run", "--workspace", str(root / "ws")])
     ws = Workspace(root / "ws")
     yield run, ws

@@ -411,15 +411,24 @@ def test_the_journey_shows_the_segments_own_counts(run: Run) -> None:
         stages = {s["stage"]: s for s in p["journey"]["stages"]}
         buyers = int((mine["frequency"] > 0).sum())
         repeaters = int((mine["frequency"] > 1).sum())
-        assert stages["first purchase"]["persons"] == buyers
-        assert stages["repeat"]["persons"] == repeaters
-        assert stages["repeat"]["conversion"] == pytest.approx(repeaters / buyers, abs=1e-4)
+        assert [s["stage"] for s in p["journey"]["stages"]] == [
+            "awareness", "consideration", "purchase", "retention", "advocacy"
+        ]  # fmt: skip
+        assert stages["awareness"]["persons"] == len(mine)
+        assert stages["purchase"]["persons"] == buyers
+        assert stages["retention"]["persons"] == repeaters
+        assert stages["retention"]["conversion"] == pytest.approx(repeaters / buyers, abs=1e-4)
+        assert stages["retention"]["drop_off"] == pytest.approx(1 - repeaters / buyers, abs=1e-4)
         gaps = mine.loc[mine["frequency"] > 1, "interpurchase_days_median"]
-        assert stages["repeat"]["median"] == pytest.approx(gaps.median(), abs=0.06)
+        assert stages["retention"]["median"] == pytest.approx(gaps.median(), abs=0.06)
         lapsed = int(mine["lifecycle_stage"].isin(["lapsed", "at risk"]).sum())
-        assert stages["lapse"]["persons"] == (lapsed if lapsed >= 10 else None)
-        # No support tickets in Kaufhaus Beispiel's exports: the stage says so.
-        assert stages["support"]["persons"] is None and stages["support"]["note"]
+        lost = stages["retention"]["lost"]
+        k = run.ws.config.personas.k_anonymity
+        assert (lost or {}).get("persons") == (lapsed if lapsed >= k else None)
+        # No support tickets in Kaufhaus Beispiel's exports: no such touchpoint.
+        assert "support tickets" not in {
+            t["touchpoint"] for t in stages["retention"]["touchpoints"]
+        }
 
 
 def test_persona_names_follow_the_company_language(run: Run) -> None:

@@ -35,7 +35,8 @@ WorkspaceOpt = Annotated[
         show_default=False,
     ),
 ]
-FORMATS = ("pdf", "png", "csv", "json", "md")
+FORMATS = ("pdf", "png", "html", "csv", "json", "md")
+PAGES = ("A4", "Letter")
 
 
 def _cli() -> ModuleType:
@@ -179,18 +180,26 @@ def show(
 @personas_app.command("export")
 def export(
     workspace: WorkspaceOpt,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="pdf, png, csv, json or md")] = "pdf",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="pdf, png, html, csv, json or md")
+    ] = "pdf",
     to: Annotated[Path | None, typer.Option("--to", help="File (or folder for png)")] = None,
     persona: Annotated[
         str | None, typer.Option("--persona", "-p", help="Only this persona (name, slug or id)")
     ] = None,
+    page: Annotated[
+        str, typer.Option("--page", help="Page size of the pdf, png and html cards: A4 or Letter")
+    ] = "A4",
 ) -> None:
-    """Export the personas: PDF (one page each), PNG cards, CSV, JSON or Markdown."""
+    """Export the personas: PDF (one page each), PNG cards, HTML, CSV, JSON or Markdown."""
     from personify.personas import export as ex
 
     cli = _cli()
     if fmt not in FORMATS:
         cli._print_error(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        raise typer.Exit(2)
+    if page.lower() not in {p.lower() for p in PAGES}:
+        cli._print_error(f"--page must be one of {', '.join(PAGES)}, not {page!r}")
         raise typer.Exit(2)
     with cli._errors(), Workspace(workspace) as ws:
         default = ws.output_dir / ("personas-png" if fmt == "png" else f"personas.{fmt}")
@@ -204,10 +213,11 @@ def export(
                 paths = [target / f"{d['slug']}.png" for d in docs]
             for doc, path in zip(docs, paths, strict=True):
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(ex.to_png(ws, doc["persona_id"]))
+                path.write_bytes(ex.to_png(ws, doc["persona_id"], page=page))
         else:
             data = {
-                "pdf": lambda: ex.to_pdf(ws, persona),
+                "pdf": lambda: ex.to_pdf(ws, persona, page=page),
+                "html": lambda: ex.to_html(ws, persona, page=page),
                 "csv": lambda: ex.to_csv(ws),
                 "json": lambda: ex.to_json(ws, persona),
                 "md": lambda: ex.to_markdown(ws, persona),

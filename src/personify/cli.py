@@ -428,6 +428,13 @@ def _print_personas(result: Any) -> None:
             Text(str(p["tagline"])),  # it carries the config's attribute labels
         )
     console.print(table)
+    for w in getattr(result, "withheld", []):
+        console.print(
+            f"Segment {w['segment_id']}: {w['customers']:,} customers, fewer than "
+            f"personas.k_anonymity = {w['k']}: too small for a persona",
+            style="yellow",
+            highlight=False,
+        )
     personas_dir = str(result.output_dir / "personas")
     console.print(Text.assemble("Persona JSON and Markdown: ", (personas_dir, "bold")))
     if result.report:

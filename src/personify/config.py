@@ -535,15 +535,31 @@ class SegmentsConfig(_Model):
         return "attr_" + self.value_attribute.removeprefix("attr_")
 
 
+class NarrativeConfig(_Model):
+    """An optional narrative by a language model (personas/llm.py); off without a url."""
+
+    url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible API (…/v1); none: template narrative",
+    )
+    model: str = "local-model"
+    api_key_env: str | None = Field(
+        default=None, description="Environment variable holding the API key, if one is needed"
+    )
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
+    max_chars: Annotated[int, Field(ge=100, le=5000)] = 1200
+
+
 class PersonasConfig(_Model):
     quotes_per_persona: Annotated[int, Field(ge=0, le=10)] = 3
     k_anonymity: Annotated[int, Field(ge=2, le=1000)] = Field(
-        default=10,
+        default=50,
         description="A value on a card drawn from fewer members than this is not shown; "
         "a segment smaller than this gets no persona",
     )
     output_dir: str = "output"
     seed: int = 7
+    narrative: NarrativeConfig = Field(default_factory=NarrativeConfig)
 
 
 class LifecycleConfig(_Model):

@@ -43,7 +43,11 @@ OPTIONS = {
 def result(make_workspace):
     ws = make_workspace({"telco": ("customer_attributes", "telco.csv", _table())}, **OPTIONS)
     # Nobody buys: segment every person, into two segments.
-    ws.config = ws.config.model_copy(update={"segments": SegmentsConfig(k=2, min_orders=0)})
+    # A small company: k below the default 50, set explicitly.
+    small = ws.config.personas.model_copy(update={"k_anonymity": 10})
+    ws.config = ws.config.model_copy(
+        update={"segments": SegmentsConfig(k=2, min_orders=0), "personas": small}
+    )
     results = ws.run()
     return ws, results
 

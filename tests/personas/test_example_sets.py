@@ -31,6 +31,14 @@ def test_example_persona_set_is_current_and_readable(name: str) -> None:
     assert len(pages) == len(docs) and all(
         d["name"] in p.extract_text() for d, p in zip(docs, pages, strict=True)
     )
+    for page in pages:  # A4: 210 x 297 mm = 595.3 x 841.9 points
+        assert float(page.mediabox.width) == pytest.approx(595.3, abs=1)
+        assert float(page.mediabox.height) == pytest.approx(841.9, abs=1)
+    html = (folder / "personas.html").read_text(encoding="utf-8")
+    assert html.count('<article class="page') == len(docs)
+    assert "<script" not in html and "http://" not in html.replace(
+        "http://www.w3.org/", ""
+    ) and "https://" not in html  # fmt: skip
     rows = list(csv.DictReader(io.StringIO((folder / "personas.csv").read_text(encoding="utf-8"))))
     assert [r["persona_id"] for r in rows] == [d["persona_id"] for d in docs]
     readme = (folder / "README.md").read_text(encoding="utf-8")

@@ -37,8 +37,11 @@ def test_values_of_fewer_than_k_members_are_not_shown(make_workspace) -> None:
         {"crm": ("customers", "crm.csv", _table())},
         crm=ATTRIBUTES,
     )
-    ws.config = ws.config.model_copy(update={"segments": SegmentsConfig(k=2, min_orders=0)})
-    assert ws.config.personas.k_anonymity == 10  # the default
+    assert ws.config.personas.k_anonymity == 50  # the default: too many for this company
+    small = ws.config.personas.model_copy(update={"k_anonymity": 10})
+    ws.config = ws.config.model_copy(
+        update={"segments": SegmentsConfig(k=2, min_orders=0), "personas": small}
+    )
     results = ws.run()
     personas = results["personas"].personas
     assert sorted(p["size"]["customers"] for p in personas) == [30, 30]
@@ -67,3 +70,9 @@ def test_no_persona_for_a_segment_smaller_than_k(make_workspace) -> None:
     )
     results = ws.run()
     assert results["personas"].personas == []  # both segments hold 30 customers
+    # The result and the report say why: each segment is too small for a persona.
+    withheld = results["personas"].withheld
+    assert sorted(w["customers"] for w in withheld) == [30, 30]
+    assert all(w["k"] == 31 for w in withheld)
+    report = (ws.output_dir / "report.html").read_text(encoding="utf-8")
+    assert report.count("too small for a persona") == 2

@@ -212,7 +212,8 @@ def test_output_is_byte_identical_across_runs(
     args = [sys.executable, "-c", code, str(tmp_path / "in.json"), str(tmp_path / "c")]
     subprocess.run([*args, json.dumps(SUMMARY)], check=True, env=env)
     a = _snapshot(tmp_path / "a")
-    assert len(a) == 1 + 3 * len(personas)  # report + json, md and svg per persona
+    # report.html and cards.html, and json, md, svg and html per persona
+    assert len(a) == 2 + 4 * len(personas)
     assert a == _snapshot(tmp_path / "b")
     assert a == _snapshot(tmp_path / "c")
 
@@ -278,7 +279,12 @@ def test_avatar_is_deterministic_well_formed_and_varies() -> None:
     root = ET.fromstring(svg)
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     assert root.get("width") == root.get("height") == "64"
-    assert " id=" not in svg and "<text" not in svg  # safe to inline many times
+    assert "<text" not in svg and "<title" not in svg
+    # Safe to inline many times: every id is prefixed per avatar, none is shared.
+    other = avatar_svg("rachel-the-occasional-bedding-buyer", size=64)
+    ids = set(re.findall(r' id="([^"]+)"', svg))
+    assert ids and not ids & set(re.findall(r' id="([^"]+)"', other))
+    assert set(re.findall(r"url\(#([^)]+)\)", svg)) <= ids
     assert len({avatar_svg(f"persona-{i}") for i in range(10)}) == 10
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,8 @@ from personify.refresh import carried_names
 if TYPE_CHECKING:
     from personify.workspace import Workspace
 
+log = logging.getLogger(__name__)
+
 SCHEMA = "personify.persona/v1"
 MIN_TRAIT_Z = 0.25
 TEXTS_PER_SEGMENT = 1500
@@ -52,6 +56,8 @@ class PersonaResult:
     personas: list[dict[str, Any]]
     output_dir: Path
     report: Path | None
+    # Segments too small for a persona (fewer than personas.k_anonymity members).
+    withheld: list[dict[str, int]] = dc_field(default_factory=list)
 
 
 def _fmt(value: float | None, fmt: str, numbers: NumberFormat) -> str:
@@ -145,7 +151,8 @@ def _confidences(
         for s in card["empathy_map"][key]["statements"]
     ]
     out["empathy_map"] = best(empathy)
-    shown = [s["persons"] for s in card["journey"]["stages"] if s["persons"]]
+    # Awareness holds every member: the journey's confidence rests on the stages after it.
+    shown = [s["persons"] for s in card["journey"]["stages"][1:] if s["persons"]]
     out["journey"] = _level(max(shown)) if shown else "none"
     out["job"] = _level(size) if card["job"]["titles"] else "none"
     out["household"] = (
@@ -234,10 +241,13 @@ class PersonaBuilder:
         carried = carried_names(ws, run_id)
         taken: set[str] = set(carried.values())
         genders: list[str] = []
+        withheld: list[dict[str, int]] = []
         for seg in segments.itertuples():
             sid = int(seg.segment_id)
             if int(seg.size) < self.k:
-                continue  # k-anonymity: no persona of fewer than k customers
+                # k-anonymity: no persona of fewer than k customers; the report says so.
+                withheld.append({"segment_id": sid, "customers": int(seg.size), "k": self.k})
+                continue
             seg_dist = dist[dist["segment_id"] == sid]
             real = set(fields.significant(seg_dist)["attribute"])
             traits = [t for t in self._traits(means.loc[sid], pop, numeric) if t["feature"] in real]
@@ -289,11 +299,19 @@ class PersonaBuilder:
                     seg_dist,
                 ),
             )
+            frustrations = card["frustrations"]["statements"]
+            objections = card["objections"]["statements"]
             pains = {
-                "support": [
-                    s["text"] for s in card["frustrations"]["statements"] if s["basis"] == "voice"
+                "purchase": [
+                    s["text"]
+                    for s in frustrations
+                    if s.get("attribute") in ("return_rate", "discount_share")
                 ][:2],
-                "lapse": [s["text"] for s in card["objections"]["statements"]][:2],
+                "retention": (
+                    [s["text"] for s in frustrations if s["basis"] == "voice"][:1]
+                    + [s["text"] for s in objections if s["basis"] != "voice"][:2]
+                ),
+                "advocacy": [s["text"] for s in objections if s["basis"] == "voice"][:2],
             }
             card["journey"] = journey_stages(
                 journeys.loc[sid] if sid in journeys.index else pd.Series({"members": seg.size}),
@@ -324,6 +342,15 @@ class PersonaBuilder:
                 )
             )
         personas.sort(key=lambda p: (p["negative"], p["segment_id"]))
+        narrator = ws.config.personas.narrative
+        if narrator.url:  # optional: a model's narrative from the card's evidence only
+            from personify.personas.llm import llm_narrative
+
+            progress("narratives", 0.9)
+            for doc in personas:
+                told = llm_narrative(doc, narrator, language=ws.config.locale.language)
+                if told:
+                    doc["narrative"] = told
         self._store(run_id, personas)
         report = None
         if write_files:
@@ -337,10 +364,11 @@ class PersonaBuilder:
                 "segment_run": run_id,
                 "k": int(run["k"]),
                 "silhouette": float(run["silhouette"]),
+                "withheld": withheld,
             }
             # Files of personas from an earlier run must not linger beside the new ones.
             for stale in (ws.output_dir / "personas").glob("*"):
-                if stale.suffix in {".json", ".md", ".svg"}:
+                if stale.suffix in {".json", ".md", ".svg", ".html"}:
                     stale.unlink()
             report = write_outputs(
                 personas,
@@ -350,7 +378,12 @@ class PersonaBuilder:
                 language=ws.config.locale.language,
             ).report
         progress("personas", 1.0)
-        return PersonaResult(run_id, personas, ws.output_dir, report)
+        for w in withheld:
+            log.info(
+                "segment %s has %s customers, fewer than personas.k_anonymity = %s: no persona",
+                w["segment_id"], w["customers"], w["k"],
+            )  # fmt: skip
+        return PersonaResult(run_id, personas, ws.output_dir, report, withheld)
 
     # -- pieces ------------------------------------------------------------------------------
     def _has_values(self, column: str) -> bool:
@@ -360,40 +393,73 @@ class PersonaBuilder:
         return bool(engine.scalar(f"SELECT count({quote_ident(column)}) FROM profiles"))
 
     def _journey(self, members: str) -> pd.DataFrame:
-        """Per segment: members at each journey stage and the stage's median figure."""
+        """Per segment: members at each journey stage and the stages' median figures.
+
+        Awareness: every member (the channel of the first touch where recorded);
+        consideration: visited the web shop or app, viewed products or bought; purchase:
+        bought; retention: bought again (lapsed or at risk: lost); advocacy: rated what they
+        bought 4 or more out of 5 on average. Medians: sessions of the visitors, days from the
+        first recorded touch to the first purchase, days between purchases of the repeat
+        buyers, reviews of the advocates."""
         engine = self.workspace.engine
         have = set(engine.columns("profiles"))
 
-        def flag(name: str, condition: str, need: str) -> str:
-            if need not in have:
+        def flag(name: str, condition: str, *need: str) -> str:
+            if not all(n in have for n in need):
                 return f"CAST(NULL AS BIGINT) AS {name}"
             return f"sum(CASE WHEN {condition} THEN 1 ELSE 0 END) AS {name}"
 
-        def median(name: str, value: str, condition: str, need: str) -> str:
-            if need not in have or value.split(" ")[0] not in have:
+        def median(name: str, value: str, condition: str, *need: str) -> str:
+            if not all(n in have for n in need):
                 return f"CAST(NULL AS DOUBLE) AS {name}"
             q = engine.quantiles(f"CASE WHEN {condition} THEN CAST({value} AS DOUBLE) END", [0.5])
             return f"{q} AS {name}"
 
+        # Consideration needs a sign of looking (visits, product views); purchases alone
+        # would make it a copy of the purchase stage.
+        looked = [c for c in ("web_sessions", "product_views") if c in have]
+        looked += ["frequency"] if looked and "frequency" in have else []
+        considered = " OR ".join(f"{c} > 0" for c in looked) or "FALSE"
         lapsed = "lifecycle_stage IN ('lapsed', 'at risk')"
+        advocate = "frequency > 0 AND reviews > 0 AND avg_rating >= 4"
         parts = [
             "count(*) AS members",
             "count(acquisition_channel) AS acquired"
             if "acquisition_channel" in have
             else "CAST(NULL AS BIGINT) AS acquired",
+            f"sum(CASE WHEN {considered} THEN 1 ELSE 0 END) AS considered"
+            if looked
+            else "CAST(NULL AS BIGINT) AS considered",
             flag("visited", "web_sessions > 0", "web_sessions"),
+            flag("viewed", "product_views > 0", "product_views"),
+            flag("emailed", "email_open_rate > 0", "email_open_rate"),
             flag("buyers", "frequency > 0", "frequency"),
             flag("repeaters", "frequency > 1", "frequency"),
             flag("supported", "tickets > 0", "tickets"),
             flag("lapsed", lapsed, "lifecycle_stage"),
+            flag("reviewers", "reviews > 0", "reviews"),
+            flag("advocates", advocate, "frequency", "reviews", "avg_rating"),
             median("median_sessions", "web_sessions", "web_sessions > 0", "web_sessions"),
-            median("median_gap_days", "interpurchase_days_median", "frequency > 1", "frequency"),
+            median(
+                "median_gap_days",
+                "interpurchase_days_median",
+                "frequency > 1",
+                "frequency",
+                "interpurchase_days_median",
+            ),
             median("median_tickets", "tickets", "tickets > 0", "tickets"),
-            median("median_recency_days", "recency_days", lapsed, "lifecycle_stage"),
+            median(
+                "median_recency_days", "recency_days", lapsed, "lifecycle_stage", "recency_days"
+            ),
+            median("median_reviews", "reviews", advocate, "frequency", "reviews", "avg_rating"),
         ]
         df = engine.fetch_df(
             f"SELECT segment_id, {', '.join(parts)} FROM {members} GROUP BY segment_id"
         ).set_index("segment_id")
+        days = self._days_to_first_purchase(members)
+        df["median_days_to_purchase"] = (
+            days["median_days"].reindex(df.index) if days is not None else None
+        )
         for col in df.columns:
             # A stage nobody in the workspace reached is not in the data (Telco: no orders).
             if not col.startswith("median_") and col != "members" and not df[col].fillna(0).any():
@@ -403,6 +469,36 @@ class PersonaBuilder:
                     v[0] if isinstance(v, list | tuple) or hasattr(v, "__len__") else v
                     for v in df[col]
                 ]
+        return df
+
+    def _days_to_first_purchase(self, members: str) -> pd.DataFrame | None:
+        """Per segment: the median days from a member's first recorded touch (first_touch
+        sources) to their first purchase on or after it; None without touches or purchases."""
+        from personify.profiles.build import PURCHASE_TIMES, ProfileBuilder
+
+        builder, engine = ProfileBuilder(self.workspace), self.workspace.engine
+        touches = builder._linked("first_touch", "r.touch_ts AS ts")
+        bought = [
+            q for kind, col in PURCHASE_TIMES if (q := builder._linked(kind, f"r.{col} AS ts"))
+        ]
+        if not touches or not bought:
+            return None
+        days = engine.days_between("t.first_touch", "b.first_buy")
+        q = engine.quantiles(f"CAST({days} AS DOUBLE)", [0.5])
+        df = engine.fetch_df(
+            f"""WITH t AS (SELECT person_id, min(ts) AS first_touch FROM ({touches}) x
+                    GROUP BY person_id),
+                b AS (SELECT person_id, min(ts) AS first_buy FROM ({" UNION ALL ".join(bought)}) y
+                    GROUP BY person_id)
+                SELECT m.segment_id, count(*) AS n, {q} AS median_days
+                FROM {members} m JOIN t USING (person_id) JOIN b USING (person_id)
+                WHERE b.first_buy >= t.first_touch
+                GROUP BY m.segment_id"""
+        ).set_index("segment_id")
+        if df.empty:
+            return None
+        med = df["median_days"].map(lambda v: v[0] if hasattr(v, "__len__") else v)
+        df["median_days"] = med.where(df["n"] >= self.k)  # k-anonymity: from k members
         return df
 
     def _title_words(self, sig: pd.DataFrame, buys: bool) -> tuple[str | None, str | None]:
@@ -789,9 +885,12 @@ class PersonaBuilder:
                 "the segment differs from the rest",
                 "empathy_map": "says: themes and quotes; thinks: survey scales; does: "
                 "behaviour and declared attributes; feels: sentiment, ratings, satisfaction",
-                "journey": "members at each stage from their profiles: acquisition channel, "
-                "web or app sessions, purchases, repeat purchases, support tickets, lifecycle "
-                "stage; medians over the members at the stage",
+                "journey": "members at each stage from their profiles: awareness (every "
+                "member; first-touch channel), consideration (web or app sessions, product "
+                "views or a purchase), purchase, retention (a repeat purchase; lapsed or at "
+                "risk: lost), advocacy (average rating 4 or more of 5); touchpoints: e-mail "
+                "opens, support tickets, reviews; medians over the members at the stage, "
+                "days from the first touch to the first purchase from the touch and order dates",
                 "significance": f"every statement rests on a difference between the segment "
                 f"and the rest with Benjamini-Hochberg corrected p < {Q} over all of the run's "
                 f"tests, and on at least {self.k} members",

@@ -402,8 +402,37 @@ def _p(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-# A stage's conversion: its persons over those of the stage it follows from.
-CONVERSION = {"first purchase": "members", "repeat": "buyers", "lapse": "buyers"}
+# The journey's stages (the issue's names) and what each is made of in the profiles:
+# (stage, persons column, meaning, median column, conversion base, conversion of).
+STAGES = (
+    ("awareness", "members", "Came to know the company: every member (first touch where recorded)",
+     None, None, None),
+    ("consideration", "considered", "Looked at the offer: visited the web shop or app, viewed "
+     "products or bought", "median_sessions", "members", "members"),
+    ("purchase", "buyers", "Bought at least once", "median_days_to_purchase", "considered",
+     "considered"),
+    ("retention", "repeaters", "Bought again", "median_gap_days", "buyers", "buyers"),
+    ("advocacy", "advocates", "Rated what they bought 4 or more out of 5 on average",
+     "median_reviews", "buyers", "buyers"),
+)  # fmt: skip
+MEDIAN_OF = {
+    "median_sessions": "sessions",
+    "median_days_to_purchase": "days from the first touch to the first purchase",
+    "median_gap_days": "days between purchases",
+    "median_reviews": "reviews",
+    "median_tickets": "tickets",
+    "median_recency_days": "days since the last purchase",
+}
+# Touchpoints besides the channels: (stage, label, persons column, median column).
+TOUCHPOINTS = (
+    ("awareness", "first touch recorded", "acquired", None),
+    ("consideration", "web shop or app visits", "visited", "median_sessions"),
+    ("consideration", "product views", "viewed", None),
+    ("consideration", "e-mails opened", "emailed", None),
+    ("retention", "e-mails opened", "emailed", None),
+    ("retention", "support tickets", "supported", "median_tickets"),
+    ("advocacy", "reviews written", "reviewers", None),
+)
 
 
 def journey_stages(
@@ -415,73 +444,103 @@ def journey_stages(
     channels: list[dict[str, Any]],
     pains: dict[str, list[str]],
 ) -> dict[str, Any]:
-    """Stages from acquisition to lapse with the segment's own figures.
+    """Awareness, consideration, purchase, retention and advocacy with the segment's figures.
 
     ``row`` holds the segment's journey aggregates (see ``PersonaBuilder._journey``):
-    members, acquired, visited, buyers, repeaters, supported, lapsed and the medians.
-    A figure from fewer than ``k`` members is withheld."""
+    members, considered, buyers, repeaters, advocates, the touchpoints' counts (acquired,
+    visited, viewed, emailed, supported, reviewers), lapsed and the medians. Each stage has
+    its share of the members, its conversion from the stage before (and the drop-off), the
+    median time or count of the step, its channels and touchpoints and the pains the card
+    found for it; retention also says how many were lost (lapsed or at risk). A figure from
+    fewer than ``k`` members is withheld; a stage the workspace has no data for says so."""
     members = int(row.get("members") or 0)
 
-    def count(name: str) -> int | None:
+    def count(name: str | None) -> int | None:
+        if name is None:
+            return None
         v = row.get(name)
         return None if v is None or pd.isna(v) else int(v)
 
-    def median(name: str) -> float | None:
+    def median(name: str | None) -> float | None:
+        if name is None:
+            return None
         v = row.get(name)
         return None if v is None or pd.isna(v) else round(float(v), 1)
 
-    spec = [
-        ("acquisition", "acquired", "Acquired through a recorded channel", None),
-        ("consideration", "visited", "Visited the website or app", "median_sessions"),
-        ("first purchase", "buyers", "Bought at least once", None),
-        ("repeat", "repeaters", "Bought again", "median_gap_days"),
-        ("support", "supported", "Contacted support", "median_tickets"),
-        ("lapse", "lapsed", "Lapsed or at risk of lapsing", "median_recency_days"),
-    ]
-    median_of = {
-        "median_sessions": "sessions",
-        "median_gap_days": "days between purchases",
-        "median_tickets": "tickets",
-        "median_recency_days": "days since the last purchase",
-    }
+    def share(n: int | None) -> float | None:
+        return round(n / members, 4) if n is not None and n >= k and members else None
+
     stages = []
-    for stage, column, meaning, med in spec:
-        n = count(column)
+    for stage, column, meaning, med, base, of in STAGES:
+        n = members if column == "members" else count(column)
         shown = n is not None and n >= k
         entry: dict[str, Any] = {
             "stage": stage,
             "meaning": meaning,
             "persons": n if shown else None,
-            "share": round(n / members, 4) if shown and members and n is not None else None,
+            "share": share(n),
             "conversion": None,
             "conversion_of": None,
+            "drop_off": None,
             "median": None,
-            "median_of": median_of[med] if med else None,
+            "median_of": MEDIAN_OF[med] if med else None,
             "channels": [],
+            "touchpoints": [],
             "pains": pains.get(stage, []),
+            "lost": None,
             "note": None,
         }
         if n is None:
             entry["note"] = "Not in the data"
         elif not shown:
             entry["note"] = f"Fewer than {k} members"
-        base = CONVERSION.get(stage)
         if shown and base and n is not None:
-            of = members if base == "members" else count(base)
-            if of and of >= k:
-                entry["conversion"] = round(n / of, 4)
-                entry["conversion_of"] = base
+            prior = members if base == "members" else count(base)
+            if base == "considered" and prior is None:  # no visit data: from the members
+                prior, of = members, "members"
+            if prior and prior >= k:
+                entry["conversion"] = round(min(n / prior, 1.0), 4)
+                entry["conversion_of"] = of
+                entry["drop_off"] = round(1 - entry["conversion"], 4)
         if shown and med:
             entry["median"] = median(med)
-        if stage == "acquisition":
+        if stage == "awareness":
             entry["channels"] = acquisition
-        elif stage in ("first purchase", "repeat"):
+        elif stage in ("purchase", "retention"):
             entry["channels"] = [{"channel": c["channel"], "share": c["share"]} for c in channels]
+        for where, label, col, tmed in TOUCHPOINTS:
+            t = count(col)
+            if where != stage or t is None or t < k:
+                continue
+            entry["touchpoints"].append(
+                {
+                    "touchpoint": label,
+                    "persons": t,
+                    "share": share(t),
+                    "median": median(tmed),
+                    "median_of": MEDIAN_OF[tmed] if tmed and median(tmed) is not None else None,
+                }
+            )
+        if stage == "retention":
+            lapsed = count("lapsed")
+            if lapsed is not None and lapsed >= k:
+                entry["lost"] = {
+                    "meaning": "lapsed or at risk of lapsing",
+                    "persons": lapsed,
+                    "share": share(lapsed),
+                    "median": median("median_recency_days"),
+                    "median_of": MEDIAN_OF["median_recency_days"],
+                }
+                text = f"{fmt(lapsed / members, 'percent')} lapsed or at risk"
+                days = median("median_recency_days")
+                if days is not None:
+                    text += f" ({fmt(days, 'days')} since the last purchase, median)"
+                entry["pains"] = [*entry["pains"], text]
         stages.append(entry)
     return {
         "members": members,
         "stages": stages,
         "note": None
-        if any(s["persons"] for s in stages)
-        else "Not in the data: no acquisition, visit, purchase or support is recorded",
+        if any(s["persons"] for s in stages[1:])
+        else "Not in the data: no visit, purchase, review or support is recorded",
     }

@@ -1,8 +1,10 @@
 """Render persona documents into files people read.
 
 ``write_outputs`` writes, for every persona document, ``personas/<slug>.json`` (the document
-as-is), ``personas/<slug>.md`` (a Markdown card) and ``personas/<slug>.svg`` (its avatar), plus
-one self-contained ``report.html`` (inline CSS and SVG; no scripts, fonts or remote assets).
+as-is), ``personas/<slug>.md`` (a Markdown card), ``personas/<slug>.svg`` (its avatar) and
+``personas/<slug>.html`` (its printable card, :mod:`personify.personas.cardpage`), plus
+``cards.html`` (every card, one page each) and one self-contained ``report.html`` (the
+overview; inline CSS and SVG; no scripts, fonts or remote assets).
 
 Everything that comes from customer data is treated as untrusted: HTML is rendered by Jinja2
 with autoescaping, and the Markdown environment escapes *every* ``{{ }}`` expression through
@@ -13,7 +15,6 @@ deterministic: same input, same bytes. NaN/inf numbers are written to JSON as nu
 from __future__ import annotations
 
 import colorsys
-import hashlib
 import io
 import json
 import math
@@ -50,6 +51,7 @@ class RenderedOutputs:
     markdown_files: list[Path]
     report: Path
     avatar_files: list[Path] = field(default_factory=list)
+    html_files: list[Path] = field(default_factory=list)  # a card per persona, cards.html
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -119,44 +121,15 @@ def _hex(h: float, lightness: float, saturation: float) -> str:
     return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
 
 
-_CAP = "M33.6 41 C33 22 67 22 66.4 41 C64 33 58 30.5 50 30.5 C42 30.5 36 33 33.6 41 Z"
-_HAIR = (  # (behind the head, over the head)
-    ("", _CAP),  # short
-    ("M32 42 C30 18 70 18 68 42 L70 62 Q50 66 30 62 Z", _CAP),  # long
-    ("M42.5 21 a7.5 7.5 0 1 0 15 0 a7.5 7.5 0 1 0 -15 0 Z", _CAP),  # bun
-    ("", "M33.6 41 C32 20 68 20 66.4 41 C65 33 60 28 44 31 C39 32 35 36 33.6 41 Z"),  # side part
-    ("", ""),  # none
-)
+def avatar_svg(slug: str, *, size: int = 96, doc: dict[str, Any] | None = None) -> str:
+    """The persona's illustrated avatar (:mod:`personify.personas.avatar`), deterministic for
+    ``slug`` and matched to ``doc``'s age band, gender and style when the document is given.
 
+    It never looks at customer text, contains no text and no ids of the data, so it is safe
+    to inline; its element ids are prefixed per slug, so avatars can share one page."""
+    from personify.personas.avatar import avatar_traits, persona_avatar_svg
 
-def avatar_svg(slug: str, *, size: int = 96) -> str:
-    """A deterministic, stylised head-and-shoulders avatar; colours come from a hash of ``slug``.
-
-    It never looks at customer data, contains no text and no ids, so it is safe to inline.
-    """
-    digest = hashlib.sha256(slug.encode("utf-8")).digest()
-    hue = digest[0] / 256
-    bg = _hex(hue, 0.90, 0.55)
-    head = _hex(hue, 0.40, 0.30)
-    hair = _hex(hue, 0.22, 0.35)
-    shirt = _hex(hue + 0.25 + digest[1] / 1024, 0.50, 0.45)
-    back, cap = _HAIR[digest[2] % len(_HAIR)]
-    collar = "M43 61 L50 70 L57 61 Z" if digest[3] % 2 else "M44 61 Q50 67 56 61 Z"
-    px = int(size)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{px}" height="{px}" '
-        'viewBox="0 0 100 100" role="img" aria-hidden="true">',
-        f'<circle cx="50" cy="50" r="50" fill="{bg}"/>',
-        f'<path d="{back}" fill="{hair}"/>' if back else "",
-        '<path d="M8.6 80 Q12 63 34 61 L66 61 Q88 63 91.4 80 A50 50 0 0 1 8.6 80 Z" '
-        f'fill="{shirt}"/>',
-        f'<rect x="45" y="50" width="10" height="13" rx="3" fill="{head}"/>',
-        f'<path d="{collar}" fill="{bg}"/>',
-        f'<circle cx="50" cy="40" r="16" fill="{head}"/>',
-        f'<path d="{cap}" fill="{hair}"/>' if cap else "",
-        "</svg>",
-    ]
-    return "".join(parts)
+    return persona_avatar_svg(slug, avatar_traits(doc) if doc else None, size=size)
 
 
 # ----------------------------------------------------------------------------- chart
@@ -286,15 +259,26 @@ def write_outputs(
     duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
     if duplicates:
         raise ValueError(f"duplicate persona slugs: {', '.join(duplicates)}")
+    from personify.personas.cardpage import card_html
+
     html_env, md_env = _environments(currency, language)
     md_template = md_env.get_template("persona.md.j2")
     json_files: list[Path] = []
     md_files: list[Path] = []
     svg_files: list[Path] = []
+    html_files: list[Path] = []
     for doc, slug in zip(personas, slugs, strict=True):
         text = json.dumps(_finite(doc), indent=2, sort_keys=True, ensure_ascii=False)
         json_files.append(_write(persona_dir / f"{slug}.json", text + "\n"))
-        svg_files.append(_write(persona_dir / f"{slug}.svg", avatar_svg(slug, size=128) + "\n"))
+        svg_files.append(
+            _write(persona_dir / f"{slug}.svg", avatar_svg(slug, size=128, doc=doc) + "\n")
+        )
+        html_files.append(
+            _write(
+                persona_dir / f"{slug}.html",
+                card_html([doc], currency=currency, language=language),
+            )
+        )
         md_files.append(
             _write(
                 persona_dir / f"{slug}.md",
@@ -304,7 +288,12 @@ def write_outputs(
     # Primary personas first, then negative ones; input order is kept within each group.
     ordered = sorted(zip(personas, slugs, strict=True), key=lambda e: bool(e[0].get("negative")))
     cards = [
-        {"p": doc, "slug": slug, "negative": bool(doc.get("negative")), "avatar": avatar_svg(slug)}
+        {
+            "p": doc,
+            "slug": slug,
+            "negative": bool(doc.get("negative")),
+            "avatar": avatar_svg(slug, doc=doc),
+        }
         for doc, slug in ordered
     ]
     css = files("personify").joinpath(_TEMPLATES, "report.css").read_text(encoding="utf-8")
@@ -317,4 +306,12 @@ def write_outputs(
             chart=Markup(_chart_svg([doc for doc, _ in ordered])) if cards else None,
         ),
     )
-    return RenderedOutputs(json_files, md_files, report, svg_files)
+    if personas:  # the whole set as printable cards, one page each
+        ordered_docs = [doc for doc, _ in ordered]
+        html_files.append(
+            _write(
+                out_dir / "cards.html",
+                card_html(ordered_docs, currency=currency, language=language),
+            )
+        )
+    return RenderedOutputs(json_files, md_files, report, svg_files, html_files)

@@ -86,6 +86,8 @@ KNOWN_FIELDS = frozenset(
         "themes",
         "quotes",
         "evidence",
+        "empathy_map",
+        "journey",
     }
 )
 
@@ -194,10 +196,10 @@ def create_web_app(workspace: str | Path) -> FastAPI:
     }
     avatars: dict[str, Markup] = {}
 
-    def avatar(slug: str, size: int = 96) -> Markup:
-        key = f"{slug}:{size}"
-        if key not in avatars:
-            avatars[key] = Markup(avatar_svg(slug, size=size))  # no customer data, no text
+    def avatar(slug: str, size: int = 96, doc: dict[str, Any] | None = None) -> Markup:
+        key = f"{slug}:{size}:{doc is not None}"
+        if key not in avatars:  # no customer data, no text; matched to doc's age and gender
+            avatars[key] = Markup(avatar_svg(slug, size=size, doc=doc))
         return avatars[key]
 
     env.globals["avatar"] = avatar
@@ -547,11 +549,17 @@ def create_web_app(workspace: str | Path) -> FastAPI:
         drift = snap.drift or {}
         lineage = next((m for m in drift.get("matched", []) if m["persona"]["slug"] == slug), None)
         is_new = any(n["slug"] == slug for n in drift.get("new", []))
+        # The card's charts (SVG from numbers, labels escaped; no inline styles: strict CSP).
+        from personify.personas.charts import persona_charts
+
+        numbers = number_format(snap.currency, snap.language)
+        charts = {k: Markup(v) if v else None for k, v in persona_charts(p, numbers).items()}
         return shared_page(
             request,
             "persona.html.j2",
             slug,
             p=p,
+            charts=charts,
             others=others,
             lineage=lineage,
             is_new=is_new,
