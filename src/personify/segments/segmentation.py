@@ -378,5 +378,6 @@ _DDL = {
     "segment_attributes": """CREATE TABLE IF NOT EXISTS segment_attributes (run_id VARCHAR,
         segment_id INTEGER, attribute VARCHAR, value VARCHAR, label VARCHAR, segment_mean DOUBLE,
         rest_mean DOUBLE, effect_size DOUBLE, p_value DOUBLE, q_value DOUBLE,
-        distinguishing BOOLEAN)""",
+        distinguishing BOOLEAN, kind VARCHAR, population DOUBLE, n_segment BIGINT,
+        n_rest BIGINT, persons BIGINT)""",
 }
