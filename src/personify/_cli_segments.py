@@ -118,6 +118,16 @@ def print_summary(ws: Workspace, run_id: str) -> None:
             escape("; ".join(attrs.get(sid, []))),
         )
     console.print(table)
+    from personify.segments.charts import folder, read_manifest
+
+    charts = read_manifest(ws.output_dir)
+    if charts and charts.get("run_id") == run_id:
+        where = folder(ws)
+        console.print(
+            f"Charts in {escape(str(where))}: "
+            + ", ".join(escape(str(f)) for f in charts.get("files", {}).values())
+            + f" (the map: {escape(str(charts.get('map', {}).get('projection', '')))})"
+        )
 
 
 def _top_attributes(ws: Workspace, run_id: str, top: int) -> dict[int, list[str]]:

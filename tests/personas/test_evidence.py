@@ -2,14 +2,16 @@
 
 A 200-customer attribute table with noise; after the pipeline, the segments' members are
 read straight from the tables and each test is redone with SciPy on the raw values
-(Welch's t-test, the chi-square test of a 2x2 table, which equals the pooled two-proportion
-z-test) and Benjamini-Hochberg by hand."""
+(Welch's t-test for numbers; for booleans and category levels, shares, the chi-square
+test of a 2x2 table, which equals the pooled two-proportion z-test) and
+Benjamini-Hochberg by hand. The rows are the segments stage's ``segment_attributes``."""
 
 from __future__ import annotations
 
 import random
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -43,7 +45,18 @@ OPTIONS = {
 
 
 @pytest.fixture(scope="module")
-def evidence(tmp_path_factory):
+def evidence(evidence_ws):
+    ws, run = evidence_ws
+    members = ws.engine.fetch_df(
+        """SELECT p.attr_plan, p.attr_tenure, p.attr_churn, p.attr_spend, m.segment_id
+        FROM profiles p JOIN segment_membership m USING (person_id) WHERE m.run_id = ?""",
+        [run],
+    )
+    return distinguishing(ws, run), members
+
+
+@pytest.fixture(scope="module")
+def evidence_ws(tmp_path_factory):
     from personify import Workspace
 
     root = tmp_path_factory.mktemp("evidence")
@@ -55,19 +68,13 @@ def evidence(tmp_path_factory):
     ws.config = ws.config.model_copy(update={"segments": SegmentsConfig(k=2, min_orders=0)})
     for stage in ("ingest", "identity", "profiles", "segments"):
         getattr(ws, stage).run()
-    run = ws.segments.latest_run()["run_id"]
-    members = ws.engine.fetch_df(
-        """SELECT p.attr_plan, p.attr_tenure, p.attr_churn, p.attr_spend, m.segment_id
-        FROM profiles p JOIN segment_membership m USING (person_id) WHERE m.run_id = ?""",
-        [run],
-    )
-    yield distinguishing(ws, run), members
+    yield ws, ws.segments.latest_run()["run_id"]
     ws.close()
 
 
 def test_means_are_tested_with_welch(evidence) -> None:
     dist, members = evidence
-    for column in ("attr_tenure", "attr_spend", "attr_churn"):
+    for column in ("attr_tenure", "attr_spend"):
         for sid, group in members.groupby("segment_id"):
             mine = group[column].astype(float).to_numpy()
             rest = members.loc[members["segment_id"] != sid, column].astype(float).to_numpy()
@@ -104,6 +111,37 @@ def test_category_levels_are_tested_as_two_by_two_tables(evidence) -> None:
             ].itertuples()
             assert row.p_value == pytest.approx(expected, rel=1e-6)
             assert row.count == table[0][0]
+
+
+def test_a_boolean_is_tested_as_a_share(evidence) -> None:
+    dist, members = evidence
+    churn = members["attr_churn"].astype(bool)
+    for sid in members["segment_id"].unique():
+        inside = members["segment_id"] == sid
+        table = [
+            [int((inside & churn).sum()), int((inside & ~churn).sum())],
+            [int((~inside & churn).sum()), int((~inside & ~churn).sum())],
+        ]
+        expected = stats.chi2_contingency(table, correction=False).pvalue
+        [row] = dist[(dist["attribute"] == "attr_churn") & (dist["segment_id"] == sid)].itertuples()
+        assert row.kind == "boolean" and pd.isna(row.value)
+        assert row.p_value == pytest.approx(expected, rel=1e-6)
+        p1, p2 = churn[inside].mean(), churn[~inside].mean()
+        assert row.segment == pytest.approx(p1) and row.count == table[0][0]
+        assert row.effect == pytest.approx(2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(p2)))
+
+
+def test_the_rows_are_the_segments_stage_table(evidence_ws) -> None:
+    ws, run = evidence_ws
+    stored = ws.engine.fetch_df(
+        "SELECT segment_id, attribute, value, effect_size, q_value FROM segment_attributes "
+        "WHERE run_id = ? ORDER BY segment_id, attribute, value",
+        [run],
+    )
+    dist = distinguishing(ws, run)
+    assert len(dist) == len(stored)
+    assert dist["p_adjusted"].to_numpy() == pytest.approx(stored["q_value"].to_numpy())
+    assert dist["effect"].to_numpy() == pytest.approx(stored["effect_size"].to_numpy())
 
 
 def test_p_values_are_corrected_by_benjamini_hochberg(evidence) -> None:

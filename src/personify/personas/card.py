@@ -168,7 +168,8 @@ class CardFields:
         )
 
     def _test(self, row: Any) -> str:
-        test = "two-proportion z-test" if row["kind"] == "category" else "Welch's t-test"
+        shares = row["kind"] in ("category", "boolean")
+        test = "two-proportion z-test" if shares else "Welch's t-test"
         return (
             f"{row['attribute']}: {int(row['n_segment']):,} members vs {int(row['n_rest']):,} "
             f"others, {test}, effect {float(row['effect']):+.2f}, "

@@ -58,6 +58,8 @@ class SegmentationResult:
     unassigned: int = 0
     group_weights: dict[str, float] = field(default_factory=dict)
     population: str = ""
+    charts_dir: str = ""
+    charts: dict[str, Any] = field(default_factory=dict)
 
 
 class Segmentation:
@@ -145,7 +147,18 @@ class Segmentation:
         )
         progress("assign", 0.6)
         with engine.transaction():
-            unassigned = self._write(run_id, eligible, who, fs, numeric, cats, model, params)
+            unassigned, order = self._write(run_id, eligible, who, fs, numeric, cats, model, params)
+        progress("charts", 0.95)
+        from personify.segments.charts import write_charts
+
+        clusters = model.predict(X, C)
+        charts = write_charts(
+            self.workspace,
+            run_id,
+            X,
+            np.array([order.get(int(c) + 1, 0) if c >= 0 else 0 for c in clusters]),
+            [i.name for i in numeric],
+        )
         progress("segments", 1.0)
         return SegmentationResult(
             run_id,
@@ -161,6 +174,8 @@ class Segmentation:
             unassigned,
             fs.group_weights,
             who,
+            str(self.workspace.output_dir / "segments"),
+            charts,
         )
 
     # -- assignment --------------------------------------------------------------------------
@@ -201,7 +216,7 @@ class Segmentation:
         cats: list[Any],
         model: SegmentModel,
         params: dict[str, Any],
-    ) -> int:
+    ) -> tuple[int, dict[int, int]]:
         from personify.segments.profile import write_attributes
         from personify.segments.ranking import write_segments
 
@@ -286,7 +301,7 @@ class Segmentation:
         write_attributes(self.workspace, run_id)
         engine.drop_table("_assign0")
         engine.drop_table("_assign")
-        return unassigned
+        return unassigned, order
 
     def latest_run(self) -> dict[str, Any]:
         engine = self.workspace.engine
@@ -363,5 +378,6 @@ _DDL = {
     "segment_attributes": """CREATE TABLE IF NOT EXISTS segment_attributes (run_id VARCHAR,
         segment_id INTEGER, attribute VARCHAR, value VARCHAR, label VARCHAR, segment_mean DOUBLE,
         rest_mean DOUBLE, effect_size DOUBLE, p_value DOUBLE, q_value DOUBLE,
-        distinguishing BOOLEAN)""",
+        distinguishing BOOLEAN, kind VARCHAR, population DOUBLE, n_segment BIGINT,
+        n_rest BIGINT, persons BIGINT)""",
 }

@@ -591,10 +591,45 @@ def create_web_app(workspace: str | Path) -> FastAPI:
             request, "compare.html.j2", key, chosen=chosen, all=snap.personas, short=False
         )
 
+    def segment_charts(snap: Snapshot) -> dict[str, Any] | None:
+        """The charts the segments stage wrote, when they show the run the pages show."""
+        from personify.segments.charts import read_manifest
+
+        out = Path(data.config.personas.output_dir).expanduser()
+        manifest = read_manifest(out if out.is_absolute() else workspace / out)
+        return manifest if manifest and manifest["run_id"] == snap.run_id else None
+
     @app.get("/segments", include_in_schema=False)
     async def segments_page(request: Request, user: Viewer) -> Response:
         snap = data.snapshot()
-        return page(request, "segments.html.j2", segments=snap.segments, dists=snap.distributions)
+        return page(
+            request,
+            "segments.html.j2",
+            segments=snap.segments,
+            dists=snap.distributions,
+            charts=segment_charts(snap),
+        )
+
+    @app.get("/segments/charts/{name}", include_in_schema=False)
+    async def segment_chart_file(
+        user: Viewer,
+        name: Annotated[str, PathParam(pattern=r"^(sizes|attributes|map|distributions)\.svg$")],
+    ) -> Response:
+        from personify.segments.charts import FOLDER
+
+        charts = segment_charts(data.snapshot())
+        if charts is None or name not in {f"{f}" for f in charts.get("files", {}).values()}:
+            raise AppError(404, "no such chart")
+        out = Path(data.config.personas.output_dir).expanduser()
+        path = (out if out.is_absolute() else workspace / out) / FOLDER / name
+        if not path.is_file():
+            raise AppError(404, "no such chart")
+        # An SVG shown by <img> runs no script; its own styles are all it may use.
+        return Response(
+            path.read_bytes(),
+            media_type="image/svg+xml",
+            headers={"content-security-policy": "default-src 'none'; style-src 'unsafe-inline'"},
+        )
 
     @app.get("/history", include_in_schema=False)
     async def history_page(request: Request, user: Viewer) -> Response:
