@@ -35,6 +35,8 @@ class Engine:
     """Engines fill :meth:`_execute`, :meth:`transaction` and the methods below."""
 
     dialect = "duckdb"  # the dialect stage SQL is written in, whatever the engine
+    # A Spark engine's SparkSession (identity runs Splink's Spark backend in it), else None.
+    spark: Any = None
 
     def __init__(self) -> None:
         # When a list, every statement a stage sends is appended (see log_statements).

@@ -47,6 +47,7 @@ import pandas as pd
 import pyarrow as pa
 
 from personify.engine._base import Engine
+from personify.engine._splink import similarity_jar
 from personify.errors import WorkspaceError
 
 try:
@@ -102,6 +103,9 @@ def spark_session(master: str, *, local_dir: Path | None = None) -> SparkSession
                 builder = builder.config("spark.sql.shuffle.partitions", "2")
             if local_dir is not None:
                 builder = builder.config("spark.local.dir", str(local_dir))
+            jar = similarity_jar()
+            if jar is not None:  # Splink's similarity functions (engine/_splink.py)
+                builder = builder.config("spark.jars", jar)
             session = builder.getOrCreate()
             session.sparkContext.setLogLevel("OFF")
             _SESSIONS[master] = session

@@ -3,9 +3,11 @@
 Input: one row per distinct *description* (first and last name, birth date, phone,
 postcode, e-mail) per exact-key person, not one per record: a person with forty
 orders from one address is one description, so the pair count and the EM fit do not
-depend on how often someone shops. Splink runs on its DuckDB backend in a private
-in-memory connection on an Arrow table the engine hands over, whichever engine the
-workspace uses, so DuckDB and Spark workspaces get the same links.
+depend on how often someone shops. The descriptions are prepared in a private
+in-memory DuckDB connection on an Arrow table the engine hands over; Splink runs on
+its DuckDB backend there, or on a Spark workspace on its Spark backend in the
+engine's session (engine/_splink.py), whose links above the threshold come back to
+the connection for the veto. The parity test shows both give the same links.
 
 Output: one row per pair of exact-key persons the model links (the strongest pair of
 their descriptions), with its match weight, probability and the comparison levels
@@ -233,17 +235,22 @@ def link_descriptions(
     threads: int = 2,
     memory_limit: str = "2GB",
     exclude_same_label: bool = True,
+    spark: Any = None,
 ) -> ModelLinks:
     """Pairs of labels (exact-key persons) the model links, strongest description pair each.
 
     ``descriptions`` has ``label`` (BIGINT) and DESCRIPTION_COLUMNS. With
     ``exclude_same_label`` pairs inside one label are not compared (the exact keys
-    already joined them); a plain dedupe passes a distinct label per row.
+    already joined them); a plain dedupe passes a distinct label per row. With
+    ``spark`` (a SparkSession: the Spark engine's) Splink runs on its Spark backend
+    there (engine/_splink.py); the descriptions are prepared, and the predicted links
+    vetoed, in the private DuckDB connection on both backends.
     """
     import splink.comparison_library  # noqa: F401  (Splink's DuckDB functions load with it)
     from splink import DuckDBAPI, Linker, SettingsCreator
 
     con = duckdb.connect(":memory:")
+    on_spark = None
     try:
         con.execute(f"SET threads = {int(threads)}").fetchall()
         con.execute(f"SET memory_limit = '{memory_limit}'").fetchall()
@@ -263,17 +270,26 @@ def link_descriptions(
             {"blocking_rule": sql + same}
             for sql in (*(_rule_sql(r) for r in config.blocking), swapped)
         ]
+        comparisons: list[Any] = [_comparison(f) for f in fields]
+        if spark is not None:
+            from personify.engine._splink import SplinkOnSpark, spark_comparisons
+
+            on_spark = SplinkOnSpark(spark.newSession())
+            comparisons = spark_comparisons(comparisons)
         settings = SettingsCreator(
             link_type="dedupe_only",
             unique_id_column_name="unique_id",
-            comparisons=[_comparison(f) for f in fields],
+            comparisons=comparisons,
             blocking_rules_to_generate_predictions=rules,
             additional_columns_to_retain=["label", *(f for f in ALL_FIELDS if f not in fields)],
             retain_intermediate_calculation_columns=True,
             retain_matching_columns=True,
         )
-        db_api = DuckDBAPI(con)
-        df = db_api.register("descriptions", dataset_display_name="descriptions_in")
+        if on_spark is not None:
+            table = con.execute("SELECT * FROM descriptions ORDER BY unique_id").to_arrow_table()
+            df = on_spark.register(table, "descriptions", "descriptions_in")
+        else:
+            df = DuckDBAPI(con).register("descriptions", dataset_display_name="descriptions_in")
         linker = Linker(df, settings, log_level=logging.ERROR)
         # The prior: pairs that agree on a whole name and the birth date or the e-mail,
         # assumed to find 60% of the true pairs.
@@ -306,6 +322,8 @@ def link_descriptions(
                 log.info("EM under %s skipped: %s", rule, exc)
         predictions = linker.inference.predict(threshold_match_probability=config.threshold)
         name = predictions.physical_name
+        if on_spark is not None:  # the links above the threshold, back for the veto
+            con.register(name, predictions.as_spark_dataframe().toArrow())
         total = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
         present = {r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()}
         # Splink leaves out a comparison it has no parameters for (tiny inputs).
@@ -378,4 +396,6 @@ def link_descriptions(
         )
         return ModelLinks(edges, n, int(total), int(vetoed))
     finally:
+        if on_spark is not None:
+            on_spark.close()
         con.close()

@@ -590,6 +590,7 @@ class IdentityResolver:
             cfg,
             threads=2,
             memory_limit=self.workspace.config.engine.memory_limit,
+            spark=engine.spark,
         )
         edges = found.edges
         if edges.num_rows == 0:
