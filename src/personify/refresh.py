@@ -19,12 +19,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from personify.workspace import Workspace
 
 MATCH_MIN = 0.3
+WINDOW_DAYS = 92  # a quarter: the recent channel mix compares the last two of them
+SHARE_SHIFT = 0.03  # a persona "grew" / "shrank" when its share of customers moved this much
+# A channel's share of the recent purchases moved this much (3.5 standard errors of the
+# difference of two shares of 50% over 100 purchases each: noise rarely gets there).
+CHANNEL_SHIFT = 0.25
+MIN_PURCHASES = 50  # per window, for the recent channel mix to name a change
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,8 @@ def drift(ws: Workspace, new: Run, old: Run) -> dict[str, Any]:
     matched: list[dict[str, Any]] = []
     new_personas: list[dict[str, Any]] = []
     continued: set[int] = set()
+    newcomers = _newcomers(ws, old.segment_run, new.segment_run)
+    recent = _recent_channels(ws, new.segment_run)
     for sid, p in sorted(by_new.items()):
         found = best.get(sid)
         if found is None or found[0] < MATCH_MIN or found[2] not in by_old:
@@ -131,8 +140,12 @@ def drift(ws: Workspace, new: Run, old: Run) -> dict[str, Any]:
                 "traits_gone": [traits_old[f] for f in traits_old if f not in traits_new],
                 "themes_added": sorted(t for t in themes_new - themes_old if t),
                 "themes_gone": sorted(t for t in themes_old - themes_new if t),
+                "newcomers": newcomers.get(sid, 0),
+                "channels": _channel_change(p, q),
+                "recent_channels": recent.get(sid),
             }
         )
+        matched[-1]["changes"] = _named_changes(matched[-1])
     vanished = [_ref(q) for sid, q in sorted(by_old.items()) if sid not in continued]
     return {
         "segment_run": new.segment_run,
@@ -140,10 +153,138 @@ def drift(ws: Workspace, new: Run, old: Run) -> dict[str, Any]:
         "refreshed_at": new.created_at.isoformat(sep=" "),
         "previous_at": old.created_at.isoformat(sep=" "),
         "match_min_jaccard": MATCH_MIN,
+        "thresholds": {
+            "share_points": SHARE_SHIFT,
+            "recent_channel_points": CHANNEL_SHIFT,
+            "window_days": WINDOW_DAYS,
+            "min_purchases": MIN_PURCHASES,
+        },
         "matched": matched,
         "new": new_personas,
         "vanished": vanished,
     }
+
+
+def _shares(doc: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for c in doc.get("channels") or []:
+        if isinstance(c, dict) and isinstance(c.get("share"), int | float):
+            out[str(c.get("channel"))] = float(c["share"])
+    return out
+
+
+def _channel_change(p: dict[str, Any], q: dict[str, Any]) -> list[dict[str, Any]]:
+    """The persona's channel mix (its members' mean share of purchases per channel, over
+    their whole history, as the card shows it) before and after."""
+    new, old = _shares(p), _shares(q)
+    return [
+        {
+            "channel": c,
+            "before": old.get(c),
+            "after": new.get(c),
+            "change": _delta(new.get(c), old.get(c)),
+        }
+        for c in sorted(set(new) | set(old))
+    ]
+
+
+def _newcomers(ws: Workspace, old: str, new: str) -> dict[int, int]:
+    """Members of each new segment who were in no segment of the old run."""
+    rows = ws.engine.sql(
+        """SELECT n.segment_id, count(*) FROM segment_membership n
+        WHERE n.run_id = ? AND n.segment_id IS NOT NULL AND NOT EXISTS (
+          SELECT 1 FROM segment_membership o WHERE o.run_id = ? AND o.person_id = n.person_id
+            AND o.segment_id IS NOT NULL)
+        GROUP BY 1""",
+        [new, old],
+    ).fetchall()
+    return {int(a): int(b) for a, b in rows}
+
+
+def _recent_channels(ws: Workspace, run_id: str) -> dict[int, dict[str, Any]]:
+    """Per segment of ``run_id``: the channel mix of its members' purchases in the last
+    WINDOW_DAYS before the data's reference date and in the WINDOW_DAYS before those (what
+    changed in the latest quarter, which the whole-history mix of a card dilutes)."""
+    engine = ws.engine
+    if not engine.has_table("identity_links") or not engine.has_table("segment_membership"):
+        return {}
+    builder = ws.profiles
+    purchases = builder._purchases()  # the profiles stage's own view of every purchase
+    if purchases is None:
+        return {}
+    as_of = builder.as_of()
+    w = int(WINDOW_DAYS)
+    rows = engine.sql(
+        f"""WITH p AS ({purchases}),
+        m AS (SELECT person_id, segment_id FROM segment_membership
+              WHERE run_id = ? AND segment_id IS NOT NULL),
+        x AS (SELECT m.segment_id, p.channel,
+                CASE WHEN p.ts >= TIMESTAMP '{as_of}' - INTERVAL {w} DAY THEN 'after'
+                     ELSE 'before' END AS win
+              FROM p JOIN m ON m.person_id = p.person_id
+              WHERE p.channel IS NOT NULL AND p.ts < TIMESTAMP '{as_of}'
+                AND p.ts >= TIMESTAMP '{as_of}' - INTERVAL {2 * w} DAY)
+        SELECT segment_id, win, channel, count(*) FROM x GROUP BY ALL ORDER BY ALL""",
+        [run_id],
+    ).fetchall()
+    counts: dict[int, dict[str, dict[str, int]]] = {}
+    for sid, win, channel, n in rows:
+        counts.setdefault(int(sid), {"before": {}, "after": {}})[str(win)][str(channel)] = int(n)
+    end = dt.date.fromisoformat(str(as_of))
+    out: dict[int, dict[str, Any]] = {}
+    for sid, wins in counts.items():
+        entry: dict[str, Any] = {
+            "windows": {
+                "before": [
+                    str(end - dt.timedelta(days=2 * w)),
+                    str(end - dt.timedelta(days=w + 1)),
+                ],
+                "after": [str(end - dt.timedelta(days=w)), str(end - dt.timedelta(days=1))],
+            }
+        }
+        for win in ("before", "after"):
+            total = sum(wins[win].values())
+            entry[win] = {
+                "purchases": total,
+                "shares": {c: round(n / total, 4) for c, n in sorted(wins[win].items())}
+                if total
+                else {},
+            }
+        out[sid] = entry
+    return out
+
+
+def _named_changes(m: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a reader should notice, by the thresholds in the report: the persona grew or
+    shrank (its share of customers moved SHARE_SHIFT or more) and each channel whose share
+    of the recent purchases moved CHANNEL_SHIFT or more (both windows with MIN_PURCHASES)."""
+    out: list[dict[str, Any]] = []
+    share = m.get("share_change")
+    if share is not None and abs(share) >= SHARE_SHIFT:
+        out.append(
+            {
+                "kind": "grew" if share > 0 else "shrank",
+                "share_change": share,
+                "customers": m["customers"],
+                "newcomers": m.get("newcomers", 0),
+            }
+        )
+    recent = m.get("recent_channels")
+    if recent and min(recent["before"]["purchases"], recent["after"]["purchases"]) >= MIN_PURCHASES:
+        before, after = recent["before"]["shares"], recent["after"]["shares"]
+        moves = {c: after.get(c, 0.0) - before.get(c, 0.0) for c in set(before) | set(after)}
+        for c, d in sorted(moves.items(), key=lambda kv: -abs(kv[1])):
+            if abs(d) >= CHANNEL_SHIFT:
+                out.append(
+                    {
+                        "kind": "channel",
+                        "channel": c,
+                        "before": before.get(c, 0.0),
+                        "after": after.get(c, 0.0),
+                        "change": round(d, 4),
+                    }
+                )
+    return out
 
 
 def _ref(p: dict[str, Any]) -> dict[str, Any]:
@@ -192,6 +333,35 @@ def carried_names(ws: Workspace, run_id: str) -> dict[int, str]:
         out[a] = names[b]
         used.add(b)
     return out
+
+
+def pin_k(ws: Workspace) -> int | None:
+    """Keep the number of segments of the current personas for this refresh (returned),
+    unless the configuration fixes ``segments.k``: a new quarter of data then re-fits the
+    same number of personas, so they can persist, instead of choosing k afresh."""
+    settings = ws.config.segments
+    if settings.k != "auto":
+        return None
+    found = runs(ws)
+    if not found or not ws.engine.has_table("segment_runs"):
+        return None
+    rows = ws.engine.sql(
+        "SELECT k FROM segment_runs WHERE run_id = ?", [found[0].segment_run]
+    ).fetchall()
+    if not rows or rows[0][0] is None:
+        return None
+    k = rows[0][0]
+    ws.config = ws.config.model_copy(update={"segments": settings.model_copy(update={"k": int(k)})})
+    return int(k)
+
+
+def write_latest(ws: Workspace) -> tuple[dict[str, Any] | None, Path]:
+    """Write the latest drift report to ``output/drift.json`` (nothing with one run)."""
+    report = latest_drift(ws)
+    out = ws.output_dir / "drift.json"
+    if report is not None:
+        out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return report, out
 
 
 def latest_drift(ws: Workspace) -> dict[str, Any] | None:
