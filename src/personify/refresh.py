@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+
 if TYPE_CHECKING:
     from personify.workspace import Workspace
 
@@ -89,29 +91,82 @@ def _delta(new: float | None, old: float | None) -> float | None:
     return None if new is None or old is None else round(new - old, 6)
 
 
+@dataclass(frozen=True)
+class Match:
+    """A segment of the new run continues segment ``old`` of the previous one."""
+
+    old: int
+    jaccard: float
+    shared: int
+    distance: float | None  # of the centroids, in standard deviations (segments/compare.py)
+
+
+def matching(ws: Workspace, old: str, new: str) -> dict[int, Match]:
+    """For the segments of run ``new``: the segment of run ``old`` each continues.
+
+    The one-to-one matching of segments/compare.py (the Hungarian algorithm on member
+    overlap, Jaccard, with the centroid distance breaking ties; by centroids alone when the
+    runs share under half their persons), keeping pairs whose Jaccard is at least MATCH_MIN
+    (or, matched by centroids, that compare.py keeps). A workspace without the segment runs
+    that compare.py reads (a hand-made one) is matched one to one on overlap alone, the
+    strongest pair first."""
+    from personify.errors import PersonifyError
+
+    overlaps = _overlaps(ws, old, new)
+    stats = {(a, b): (k, na + nb - k) for a, b, k, na, nb in overlaps}
+
+    def jaccard(a: int, b: int) -> tuple[float, int]:
+        k, union = stats.get((a, b), (0, 0))
+        return (k / union if union else 0.0), k
+
+    out: dict[int, Match] = {}
+    engine = ws.engine
+    if engine.has_table("segment_runs") and engine.has_table("profiles"):
+        from personify.segments.compare import compare_runs
+
+        try:
+            c = compare_runs(ws, old, new)
+        except PersonifyError:
+            c = None
+        if c is not None:
+            for b, a in c.matching:  # compare_runs(old, new): pairs are (old, new)
+                j, k = jaccard(a, b)
+                if c.basis == "membership" and j < MATCH_MIN:
+                    continue
+                out[a] = Match(b, j, k, c.distance.get((b, a)))
+            return out
+    pairs = sorted(
+        ((k / union, k, -a, -b) for (a, b), (k, union) in stats.items() if k and union),
+        reverse=True,
+    )
+    used: set[int] = set()
+    for j, k, neg_a, neg_b in pairs:
+        a, b = -neg_a, -neg_b
+        if j < MATCH_MIN:
+            break
+        if a in out or b in used:
+            continue
+        out[a] = Match(b, j, k, None)
+        used.add(b)
+    return out
+
+
 def drift(ws: Workspace, new: Run, old: Run) -> dict[str, Any]:
     """The drift report of run ``new`` against run ``old``."""
     by_new = {p["segment_id"]: p for p in new.personas}
     by_old = {p["segment_id"]: p for p in old.personas}
-    best: dict[int, tuple[float, int, int]] = {}  # new segment -> (jaccard, shared, old)
-    for a, b, k, na, nb in _overlaps(ws, old.segment_run, new.segment_run):
-        union = na + nb - k
-        jaccard = k / union if union else 0.0
-        current = best.get(a)
-        candidate = (jaccard, k, -b)
-        if current is None or candidate > (current[0], current[1], -current[2]):
-            best[a] = (jaccard, k, b)
+    found_matches = matching(ws, old.segment_run, new.segment_run)
     matched: list[dict[str, Any]] = []
     new_personas: list[dict[str, Any]] = []
     continued: set[int] = set()
     newcomers = _newcomers(ws, old.segment_run, new.segment_run)
     recent = _recent_channels(ws, new.segment_run)
     for sid, p in sorted(by_new.items()):
-        found = best.get(sid)
-        if found is None or found[0] < MATCH_MIN or found[2] not in by_old:
+        found = found_matches.get(sid)
+        if found is None or found.old not in by_old:
             new_personas.append(_ref(p))
             continue
-        jaccard, shared, old_sid = found
+        jaccard, shared, old_sid = found.jaccard, found.shared, found.old
         q = by_old[old_sid]
         continued.add(old_sid)
         traits_new = {t.get("feature"): t.get("text") for t in p.get("traits", [])}
@@ -124,6 +179,7 @@ def drift(ws: Workspace, new: Run, old: Run) -> dict[str, Any]:
                 "previous": _ref(q),
                 "jaccard": round(jaccard, 4),
                 "shared_customers": shared,
+                "centroid_distance": None if found.distance is None else round(found.distance, 4),
                 "customers": {
                     "before": _num(q, "size", "customers"),
                     "after": _num(p, "size", "customers"),
@@ -299,8 +355,10 @@ def _ref(p: dict[str, Any]) -> dict[str, Any]:
 
 def carried_names(ws: Workspace, run_id: str) -> dict[int, str]:
     """For the segments of run ``run_id``: the name of the persona each continues in the
-    latest other run (one to one, strongest overlap first, Jaccard at least MATCH_MIN), so
-    a persona keeps its name across refreshes while it persists."""
+    latest other run (:func:`matching`), so a persona keeps its name across refreshes while
+    it persists. It also records, in ``persona_pictures``, the picture each continuing
+    persona inherits (its predecessor's, which is the slug its line began with), so the
+    picture stays when the title changes (:func:`pictures`)."""
     engine = ws.engine
     if not (engine.has_table("personas") and engine.has_table("segment_membership")):
         return {}
@@ -312,27 +370,52 @@ def carried_names(ws: Workspace, run_id: str) -> dict[int, str]:
     if not previous:
         return {}
     old = str(previous[0][0])
-    names = {
-        int(sid): str(name)
-        for sid, name in engine.sql(
-            "SELECT segment_id, name FROM personas WHERE segment_run = ?", [old]
+    rows = engine.sql(
+        "SELECT segment_id, name, slug FROM personas WHERE segment_run = ?", [old]
+    ).fetchall()
+    names = {int(sid): str(name) for sid, name, _slug in rows}
+    inherited = pictures(ws, old)
+    seeds = {int(sid): inherited.get(str(slug), str(slug)) for sid, _name, slug in rows}
+    out: dict[int, str] = {}
+    carried: list[tuple[int, str]] = []
+    for a, m in sorted(matching(ws, old, run_id).items()):
+        if m.old in names:
+            out[a] = names[m.old]
+            carried.append((a, seeds[m.old]))
+    table = pa.table(
+        {
+            "segment_run": pa.array([run_id] * len(carried), pa.string()),
+            "segment_id": pa.array([a for a, _ in carried], pa.int32()),
+            "picture": pa.array([seed for _, seed in carried], pa.string()),
+        }
+    )
+    if not engine.has_table("persona_pictures"):
+        engine.create_table(
+            "persona_pictures",
+            "SELECT CAST(NULL AS STRING) AS segment_run, CAST(NULL AS INTEGER) AS segment_id, "
+            "CAST(NULL AS STRING) AS picture WHERE 1 = 0",
+        )
+    engine.delete_rows("persona_pictures", "segment_run = ?", [run_id])
+    if carried:
+        engine.append_arrow("persona_pictures", table)
+    return out
+
+
+def pictures(ws: Workspace, run_id: str) -> dict[str, str]:
+    """Slug -> the seed of its picture, for the personas of ``run_id`` that inherited one
+    (the others are drawn from their own slug)."""
+    engine = ws.engine
+    if not (engine.has_table("persona_pictures") and engine.has_table("personas")):
+        return {}
+    return {
+        str(slug): str(seed)
+        for slug, seed in engine.sql(
+            """SELECT p.slug, pp.picture FROM persona_pictures pp JOIN personas p
+            ON p.segment_run = pp.segment_run AND p.segment_id = pp.segment_id
+            WHERE pp.segment_run = ?""",
+            [run_id],
         ).fetchall()
     }
-    pairs = sorted(
-        ((k / (na + nb - k), k, -a, -b) for a, b, k, na, nb in _overlaps(ws, old, run_id) if k),
-        reverse=True,
-    )
-    out: dict[int, str] = {}
-    used: set[int] = set()
-    for jaccard, _k, neg_a, neg_b in pairs:
-        a, b = -neg_a, -neg_b
-        if jaccard < MATCH_MIN:
-            break
-        if a in out or b in used or b not in names:
-            continue
-        out[a] = names[b]
-        used.add(b)
-    return out
 
 
 def pin_k(ws: Workspace) -> int | None:

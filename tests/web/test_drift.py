@@ -143,3 +143,24 @@ def test_persona_page_says_what_it_continues(two_runs: Path) -> None:
         assert "continues Ann, Title 1, sharing 53% of their members" in page
         assert "customers 10 → 13" in page
         assert "New since the previous refresh" in client.get("/personas/dee-run-b-3").text
+
+
+def test_a_persisting_persona_keeps_its_name_and_picture(two_runs: Path) -> None:
+    from personify.personas.render import avatar_svg
+    from personify.refresh import pictures
+
+    with Workspace(two_runs) as ws:
+        # run-b's segment 1 continues run-a's 1 (Jaccard 8/15), 2 continues 2; 3 is new
+        assert carried_names(ws, "run-b") == {1: "Ann", 2: "Bob"}
+        assert pictures(ws, "run-b") == {
+            "anya-run-b-1": "ann-run-a-1",
+            "bert-run-b-2": "bob-run-a-2",
+        }
+    with TestClient(create_site(two_runs)) as client:
+        login(client, "vic")
+        kept = client.get("/personas/anya-run-b-1/avatar.svg").text
+        assert kept == avatar_svg("ann-run-a-1", size=128)  # the picture of its line
+        assert kept != avatar_svg("anya-run-b-1", size=128)  # not one drawn from its new slug
+        own = client.get("/personas/dee-run-b-3/avatar.svg").text
+        assert own == avatar_svg("dee-run-b-3", size=128)  # a new persona has its own
+        assert avatar_svg("ann-run-a-1", size=96) in client.get("/").text

@@ -47,11 +47,24 @@ def shifted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         FROM segment_membership m JOIN v USING (person_id)
         WHERE m.segment_id IS NOT NULL GROUP BY m.run_id, m.segment_id, m.person_id"""
     ).fetchall()
+    pictures = dict(
+        con.execute(
+            """SELECT p.slug, pp.picture FROM persona_pictures pp JOIN personas p
+            USING (segment_run, segment_id) WHERE pp.segment_run = ?""",
+            [report["segment_run"]],
+        ).fetchall()
+    )
     con.close()
     types: dict[tuple[str, int], Counter[str]] = {}
     for run, sid, kind in rows:
         types.setdefault((run, int(sid)), Counter())[kind] += 1
-    return {"truth": truth, "report": report, "types": types, "output": result.output}
+    return {
+        "truth": truth,
+        "report": report,
+        "types": types,
+        "output": result.output,
+        "pictures": pictures,
+    }
 
 
 def _persona_of(s: dict[str, Any], kind: str) -> tuple[dict[str, Any], float]:
@@ -110,3 +123,15 @@ def test_types_left_alone_are_not_reported_as_shifted(shifted: dict[str, Any]) -
         assert m["changes"] == [], (kind, m["changes"])
         assert abs(m["share_change"]) < SHARE_SHIFT
     assert len(checked) >= 2  # at least two unchanged types have a persona of their own
+
+
+def test_persisting_personas_keep_name_and_picture(shifted: dict[str, Any]) -> None:
+    matched = shifted["report"]["matched"]
+    assert matched
+    for m in matched:
+        assert m["persona"]["name"] == m["previous"]["name"]
+        # the first run drew each picture from its slug; the second inherits it
+        assert shifted["pictures"][m["persona"]["slug"]] == m["previous"]["slug"]
+        # matched by members, with the centroid distance of segments/compare.py beside it
+        assert m["jaccard"] >= shifted["report"]["match_min_jaccard"]
+        assert m["centroid_distance"] is not None and m["centroid_distance"] >= 0

@@ -195,9 +195,11 @@ def create_web_app(workspace: str | Path) -> FastAPI:
     avatars: dict[str, Markup] = {}
 
     def avatar(slug: str, size: int = 96) -> Markup:
-        key = f"{slug}:{size}"
+        # A persona that continues one of an earlier run keeps that one's picture (refresh.py)
+        seed = data.snapshot().pictures.get(slug, slug)
+        key = f"{seed}:{size}"
         if key not in avatars:
-            avatars[key] = Markup(avatar_svg(slug, size=size))  # no customer data, no text
+            avatars[key] = Markup(avatar_svg(seed, size=size))  # no customer data, no text
         return avatars[key]
 
     env.globals["avatar"] = avatar
