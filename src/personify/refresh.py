@@ -186,6 +186,14 @@ def drift(ws: Workspace, new: Run, old: Run) -> dict[str, Any]:
                     "change": _delta(_num(p, "size", "customers"), _num(q, "size", "customers")),
                 },
                 "share_change": _delta(_num(p, "size", "share"), _num(q, "size", "share")),
+                "revenue_share": {
+                    "before": _num(q, "value", "revenue_share"),
+                    "after": _num(p, "value", "revenue_share"),
+                },
+                "avg_revenue": {
+                    "before": _num(q, "value", "avg_revenue"),
+                    "after": _num(p, "value", "avg_revenue"),
+                },
                 "revenue_share_change": _delta(
                     _num(p, "value", "revenue_share"), _num(q, "value", "revenue_share")
                 ),
@@ -350,7 +358,68 @@ def _ref(p: dict[str, Any]) -> dict[str, Any]:
         "name": p.get("name"),
         "title": p.get("title"),
         "customers": _num(p, "size", "customers"),
+        "revenue_share": _num(p, "value", "revenue_share"),
     }
+
+
+def drift_svg(report: dict[str, Any]) -> str:
+    """The drift report as a chart (SVG, Matplotlib): customers and share of revenue of
+    every persona before and after (new personas start at 0, vanished ones end at 0).
+    Text is SVG text that Matplotlib escapes, never parsed as mathtext; no script."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    rows: list[tuple[str, float, float, float, float]] = []  # label, customers, revenue share
+    for m in report.get("matched", []):
+        c, r = m.get("customers") or {}, m.get("revenue_share") or {}
+        rows.append(
+            (
+                str(m["persona"].get("name") or ""),
+                c.get("before") or 0.0,
+                c.get("after") or 0.0,
+                r.get("before") or 0.0,
+                r.get("after") or 0.0,
+            )
+        )
+    for p in report.get("new", []):
+        rows.append((f"{p.get('name') or ''} (new)", 0.0, p.get("customers") or 0.0, 0.0,
+                     p.get("revenue_share") or 0.0))  # fmt: skip
+    for p in report.get("vanished", []):
+        rows.append((f"{p.get('name') or ''} (vanished)", p.get("customers") or 0.0, 0.0,
+                     p.get("revenue_share") or 0.0, 0.0))  # fmt: skip
+    with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 9, "svg.hashsalt": "drift"}):
+        height = 1.2 + 0.42 * max(len(rows), 1)
+        fig = Figure(figsize=(8.0, height))
+        axes = fig.subplots(1, 2, sharey=True)
+        y = list(range(len(rows)))
+        for ax, (before, after, label, fmt) in zip(
+            axes,
+            ((1, 2, "Customers", "{:,.0f}"), (3, 4, "Share of revenue", "{:.0%}")),
+            strict=True,
+        ):
+            ax.barh([v - 0.2 for v in y], [r[before] for r in rows], height=0.38,
+                    color="#b8c4d6", label="previous run")  # fmt: skip
+            ax.barh([v + 0.2 for v in y], [r[after] for r in rows], height=0.38,
+                    color="#2f5d8a", label="this run")  # fmt: skip
+            for v, r in zip(y, rows, strict=True):
+                ax.text(r[after], v + 0.2, " " + fmt.format(r[after]), va="center",
+                        fontsize=8, parse_math=False)  # fmt: skip
+            ax.set_title(label, fontsize=10)
+            ax.spines[["top", "right"]].set_visible(False)
+            ax.margins(x=0.18)
+        axes[0].set_yticks(y, [r[0] for r in rows])
+        for t in axes[0].get_yticklabels():
+            t.set_parse_math(False)
+        axes[0].invert_yaxis()
+        axes[1].legend(loc="lower right", fontsize=8, frameon=False)
+        fig.tight_layout()
+        out = io.StringIO()
+        fig.savefig(out, format="svg", metadata={"Date": None})
+    return out.getvalue()
 
 
 def carried_names(ws: Workspace, run_id: str) -> dict[int, str]:
@@ -444,6 +513,7 @@ def write_latest(ws: Workspace) -> tuple[dict[str, Any] | None, Path]:
     out = ws.output_dir / "drift.json"
     if report is not None:
         out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        out.with_suffix(".svg").write_text(drift_svg(report), encoding="utf-8")
     return report, out
 
 

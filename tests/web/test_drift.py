@@ -164,3 +164,24 @@ def test_a_persisting_persona_keeps_its_name_and_picture(two_runs: Path) -> None
         own = client.get("/personas/dee-run-b-3/avatar.svg").text
         assert own == avatar_svg("dee-run-b-3", size=128)  # a new persona has its own
         assert avatar_svg("ann-run-a-1", size=96) in client.get("/").text
+
+
+def test_the_drift_chart_is_an_svg_image_with_escaped_text(two_runs: Path) -> None:
+    with Workspace(two_runs) as ws:
+        report = latest_drift(ws)
+    assert report is not None
+    report["matched"][0]["persona"]["name"] = "<script>alert(1)</script> $x$"
+    from personify.refresh import drift_svg
+
+    svg = drift_svg(report)
+    assert "<script" not in svg and "&lt;script&gt;alert(1)&lt;/script&gt; $x$" in svg
+    assert "Dee (new)" in svg and "Cy (vanished)" in svg
+    with TestClient(create_site(two_runs)) as client:
+        login(client, "vic")
+        assert '<img src="/history/drift.svg"' in client.get("/history").text
+        chart = client.get("/history/drift.svg")
+        assert chart.status_code == 200 and chart.headers["content-type"] == "image/svg+xml"
+        assert "script-src" not in chart.headers["content-security-policy"]  # none allowed
+        assert chart.text.lstrip().startswith("<?xml") and "<script" not in chart.text
+        for name in ("Anya", "Bert", "Dee (new)", "Cy (vanished)", "Customers"):
+            assert name in chart.text

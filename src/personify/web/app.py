@@ -32,12 +32,14 @@ from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from personify import refresh
 from personify.errors import PersonifyError
 from personify.formatting import DASH, number_format
 from personify.personas.render import avatar_svg
 from personify.web import schemas
 from personify.web.data import Busy, Snapshot, WorkspaceData, search_personas
 from personify.web.exports import EXPORTS, safe_slug
+from personify.web.security import CHART_CSP
 from personify.web.sessions import LoginLimiter, Session, SessionStore
 from personify.web.users import ROLES, User, UserStore, role_at_least
 
@@ -594,6 +596,24 @@ def create_web_app(workspace: str | Path) -> FastAPI:
     async def history_page(request: Request, user: Viewer) -> Response:
         snap = data.snapshot()
         return shared_page(request, "history.html.j2", None, history=snap.history, drift=snap.drift)
+
+    charts: dict[tuple[float, str], str] = {}  # (snapshot, run) -> the drift chart
+
+    @app.get("/history/drift.svg", include_in_schema=False)
+    async def drift_chart(user: Viewer) -> Response:
+        snap = data.snapshot()
+        if snap.drift is None:
+            raise AppError(404, "only one persona run: no drift to chart")
+        key = (snap.loaded_at, str(snap.run_id))
+        if key not in charts:
+            charts.clear()
+            charts[key] = await run_in_threadpool(refresh.drift_svg, snap.drift)
+        # Matplotlib styles its SVG with style attributes; as an image it runs no script
+        return Response(
+            charts[key],
+            media_type="image/svg+xml",
+            headers={"content-security-policy": CHART_CSP},
+        )
 
     @app.get("/search", include_in_schema=False)
     async def search_page(
