@@ -446,23 +446,30 @@ def carried_names(ws: Workspace, run_id: str) -> dict[int, str]:
     inherited = pictures(ws, old)
     seeds = {int(sid): inherited.get(str(slug), str(slug)) for sid, _name, slug in rows}
     out: dict[int, str] = {}
-    carried: list[tuple[int, str]] = []
+    carried: list[tuple[int, str, int]] = []
     for a, m in sorted(matching(ws, old, run_id).items()):
         if m.old in names:
             out[a] = names[m.old]
-            carried.append((a, seeds[m.old]))
+            carried.append((a, seeds[m.old], m.old))
     table = pa.table(
         {
             "segment_run": pa.array([run_id] * len(carried), pa.string()),
-            "segment_id": pa.array([a for a, _ in carried], pa.int32()),
-            "picture": pa.array([seed for _, seed in carried], pa.string()),
+            "segment_id": pa.array([c[0] for c in carried], pa.int32()),
+            "picture": pa.array([c[1] for c in carried], pa.string()),
+            "previous_run": pa.array([old] * len(carried), pa.string()),
+            "previous_segment": pa.array([c[2] for c in carried], pa.int32()),
         }
     )
+    if engine.has_table("persona_pictures") and "previous_run" not in engine.columns(
+        "persona_pictures"
+    ):
+        engine.drop_table("persona_pictures")  # the first form of the table, without lines
     if not engine.has_table("persona_pictures"):
         engine.create_table(
             "persona_pictures",
             "SELECT CAST(NULL AS STRING) AS segment_run, CAST(NULL AS INTEGER) AS segment_id, "
-            "CAST(NULL AS STRING) AS picture WHERE 1 = 0",
+            "CAST(NULL AS STRING) AS picture, CAST(NULL AS STRING) AS previous_run, "
+            "CAST(NULL AS INTEGER) AS previous_segment WHERE 1 = 0",
         )
     engine.delete_rows("persona_pictures", "segment_run = ?", [run_id])
     if carried:
@@ -485,6 +492,47 @@ def pictures(ws: Workspace, run_id: str) -> dict[str, str]:
             [run_id],
         ).fetchall()
     }
+
+
+def lines(ws: Workspace, run_id: str) -> dict[str, list[dict[str, Any]]]:
+    """Slug of each persona of ``run_id`` -> its history, newest first: the persona in each
+    earlier run it continues (as :func:`carried_names` recorded it), with name, title,
+    customers and share of revenue."""
+    engine = ws.engine
+    if not engine.has_table("personas"):
+        return {}
+    docs: dict[tuple[str, int], dict[str, Any]] = {}
+    for run, sid, created, document in engine.sql(
+        "SELECT segment_run, segment_id, created_at, document FROM personas"
+    ).fetchall():
+        d = json.loads(document) if isinstance(document, str) else document
+        docs[(str(run), int(sid))] = {
+            "segment_run": str(run),
+            "created_at": created.isoformat(sep=" ")
+            if hasattr(created, "isoformat")
+            else str(created),
+            **_ref(d),
+        }
+    back: dict[tuple[str, int], tuple[str, int]] = {}
+    if engine.has_table("persona_pictures") and "previous_run" in engine.columns(
+        "persona_pictures"
+    ):
+        for run, sid, prun, psid in engine.sql(
+            "SELECT segment_run, segment_id, previous_run, previous_segment FROM persona_pictures"
+        ).fetchall():
+            if prun is not None and psid is not None:
+                back[(str(run), int(sid))] = (str(prun), int(psid))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for (run, sid), ref in docs.items():
+        if run != run_id:
+            continue
+        chain, key, seen = [ref], back.get((run, sid)), {(run, sid)}
+        while key is not None and key in docs and key not in seen:
+            chain.append(docs[key])
+            seen.add(key)
+            key = back.get(key)
+        out[str(ref["slug"])] = chain
+    return out
 
 
 def pin_k(ws: Workspace) -> int | None:

@@ -164,6 +164,9 @@ def test_a_persisting_persona_keeps_its_name_and_picture(two_runs: Path) -> None
         own = client.get("/personas/dee-run-b-3/avatar.svg").text
         assert own == avatar_svg("dee-run-b-3", size=128)  # a new persona has its own
         assert avatar_svg("ann-run-a-1", size=96) in client.get("/").text
+        page = client.get("/personas/anya-run-b-1").text
+        assert "This persona's history (2 versions)" in page
+        assert "Ann, Title 1" in page and "Anya, Title 1" in page  # both versions listed
 
 
 def test_the_drift_chart_is_an_svg_image_with_escaped_text(two_runs: Path) -> None:

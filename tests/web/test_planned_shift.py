@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-from typer.testing import CliRunner
 
-from personify.cli import app
 from personify.refresh import CHANNEL_SHIFT, SHARE_SHIFT
 
-CUSTOMERS = 1500
 # Types left alone by the shift: their persona must not be reported as grown, shrunk or
 # moved. Only personas at least this pure are held to it (a mixed persona carries some of
 # the shifted type's members, and with them part of the shift).
@@ -26,12 +24,9 @@ PURE = 0.5
 
 
 @pytest.fixture(scope="module")
-def shifted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    root = tmp_path_factory.mktemp("shift")
-    result = CliRunner().invoke(
-        app, ["demo", "--dir", str(root), "--customers", str(CUSTOMERS), "--second-quarter"]
-    )
-    assert result.exit_code == 0, result.output
+def shifted(shifted_demo: Path) -> dict[str, Any]:
+    root = shifted_demo
+    output = (root / "cli-output.txt").read_text(encoding="utf-8")
     data, ws = root / "data", root / "workspace"
     truth = json.loads((data / "truth" / "shift.json").read_text())
     report = json.loads((ws / "output" / "drift.json").read_text())
@@ -62,7 +57,7 @@ def shifted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "truth": truth,
         "report": report,
         "types": types,
-        "output": result.output,
+        "output": output,
         "pictures": pictures,
     }
 
@@ -135,3 +130,19 @@ def test_persisting_personas_keep_name_and_picture(shifted: dict[str, Any]) -> N
         # matched by members, with the centroid distance of segments/compare.py beside it
         assert m["jaccard"] >= shifted["report"]["match_min_jaccard"]
         assert m["centroid_distance"] is not None and m["centroid_distance"] >= 0
+
+
+def test_each_persona_has_its_history(shifted_demo: Path) -> None:
+    from personify import Workspace
+    from personify.refresh import lines
+
+    report = json.loads((shifted_demo / "workspace" / "output" / "drift.json").read_text())
+    with Workspace(shifted_demo / "workspace") as ws:
+        found = lines(ws, report["segment_run"])
+    for m in report["matched"]:
+        line = found[m["persona"]["slug"]]
+        assert [v["segment_run"] for v in line] == [report["segment_run"], report["previous_run"]]
+        assert [v["customers"] for v in line] == [
+            m["customers"]["after"],
+            m["customers"]["before"],
+        ]

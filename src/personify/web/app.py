@@ -560,6 +560,7 @@ def create_web_app(workspace: str | Path) -> FastAPI:
             lineage=lineage,
             is_new=is_new,
             drift=drift,
+            line=snap.lines.get(slug),
         )
 
     @app.get("/personas/{slug}/avatar.svg", include_in_schema=False)

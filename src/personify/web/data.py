@@ -71,6 +71,7 @@ class Snapshot:
     history: list[dict[str, Any]] = field(default_factory=list)  # runs, newest first
     drift: dict[str, Any] | None = None  # the current run against the one before
     pictures: dict[str, str] = field(default_factory=dict)  # slug -> inherited picture seed
+    lines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # slug -> its history
 
     @property
     def by_slug(self) -> dict[str, dict[str, Any]]:
@@ -201,6 +202,7 @@ class WorkspaceData:
                 else None
             )
             pictures = refresh.pictures(ws, run_id)
+            lines = _clean(refresh.lines(ws, run_id))
         return Snapshot(
             run_id,
             created.isoformat(sep=" ") + " UTC" if hasattr(created, "isoformat") else str(created),
@@ -213,6 +215,7 @@ class WorkspaceData:
             history=history,
             drift=drift,
             pictures=pictures,
+            lines=lines,
         )
 
     @staticmethod
