@@ -6,9 +6,11 @@ import datetime as dt
 import json
 import logging
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -365,13 +367,18 @@ def refresh(
                 f"Personas are {days:.1f} days old (younger than {if_older_than}): skipped."
             )
             return
+        k = drift_mod.pin_k(ws)
+        if k is not None:
+            console.print(f"Refreshing the {k} segments of the current personas (segments.k).")
         _run_all(ws)
-        report = drift_mod.latest_drift(ws)
-        out = ws.output_dir / "drift.json"
-        if report is None:
-            console.print("First persona run: no drift to report yet.")
-            return
-        out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        report, out = drift_mod.write_latest(ws)
+    _print_drift(report, out)
+
+
+def _print_drift(report: dict[str, Any] | None, out: Path) -> None:
+    if report is None:
+        console.print("First persona run: no drift to report yet.")
+        return
     if report["segment_run"] == report["previous_run"]:
         console.print("Nothing changed: the same segments as before.")
     for m in report["matched"]:
@@ -384,6 +391,18 @@ def refresh(
                 f"(overlap {m['jaccard']:.0%})"
             )
         )
+        for c in m.get("changes", []):
+            if c["kind"] == "channel":
+                text = (
+                    f"  {c['channel']}: {c['before']:.0%} -> {c['after']:.0%} of the purchases "
+                    "of the last quarter against the one before"
+                )
+            else:
+                text = (
+                    f"  {c['kind']}: {c['share_change']:+.1%} points of all customers "
+                    f"({c['newcomers']:,} newcomers)"
+                )
+            console.print(Text(text))
     for p in report["new"]:
         console.print(Text(f"New: {p['name']} ({p['title']}), {p['customers']:,.0f} customers"))
     for p in report["vanished"]:
@@ -486,13 +505,23 @@ def demo(
     ),
     customers: Annotated[int, typer.Option(help="Number of people")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed")] = 42,
+    second_quarter: Annotated[
+        bool,
+        typer.Option(
+            "--second-quarter",
+            help="Run on the company as of 2025-10-01, then refresh on its next quarter, "
+            "which holds a planned shift, and report the drift (docs/demo-data.md)",
+        ),
+    ] = False,
 ) -> None:
     """Generate the demo company (if needed), build a workspace on it and run everything."""
-    from personify.demo import generate_demo_company
+    from personify.demo import Shift, generate_demo_company
 
     data, ws_dir = directory / "data", directory / "workspace"
     stamp = data / "demo.json"
-    wanted = {"customers": customers, "seed": seed, "generator": DEMO_GENERATOR}
+    wanted: dict[str, Any] = {"customers": customers, "seed": seed, "generator": DEMO_GENERATOR}
+    if second_quarter:
+        wanted["shift"] = asdict(Shift())
     with _errors():
         if stamp.is_file() and json.loads(stamp.read_text()) == wanted:
             console.print(
@@ -505,18 +534,44 @@ def demo(
         else:
             with _progress("demo data") as progress:
                 generate_demo_company(
-                    data, customers=customers, seed=seed, progress=progress, overwrite=True
+                    data,
+                    customers=customers,
+                    seed=seed,
+                    progress=progress,
+                    overwrite=True,
+                    shift=Shift() if second_quarter else None,
                 )
             stamp.write_text(json.dumps(wanted))
+        if second_quarter:  # the workspace reads data/current: first quarter 1, then all
+            _copy_sources(data / "quarter1" / "sources", data / "current")
+            for old in ws_dir.glob("personify.duckdb*"):  # two runs, from a clean database
+                old.unlink()
         ws = Workspace.init(
             ws_dir,
-            sources=demo_sources("../data/sources"),
+            sources=demo_sources("../data/current" if second_quarter else "../data/sources"),
             locale=DEMO_LOCALE,
             overwrite=True,
         )
         with ws:
             _run_all(ws)
+        if second_quarter:
+            from personify import refresh as drift_mod
+
+            console.print(Text("\nThe next quarter arrives (2025-10-01 to 2025-12-31):", "bold"))
+            _copy_sources(data / "sources", data / "current")
+            with Workspace(ws_dir) as again:
+                drift_mod.pin_k(again)
+                _run_all(again)
+                report, out = drift_mod.write_latest(again)
+            _print_drift(report, out)
+            console.print(Text(f"The planned shift: {data / 'truth' / 'shift.json'}"))
     _print_web_hint(ws_dir)
+
+
+def _copy_sources(src: Path, dst: Path) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in sorted(src.iterdir()):
+        shutil.copyfile(f, dst / f.name)
 
 
 def _print_web_hint(ws_dir: Path) -> None:

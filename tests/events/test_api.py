@@ -218,6 +218,19 @@ def test_openapi_describes_the_endpoints(shared_server: EventServer) -> None:
     assert "Track" in spec["components"]["schemas"]
 
 
+def test_docs_work_offline(shared_server: EventServer) -> None:
+    """/docs is one self-contained page: no script, nothing loaded from anywhere."""
+    r = httpx.get(f"{shared_server.url}/docs")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "<script" not in r.text and "src=" not in r.text and "cdn" not in r.text.lower()
+    assert "<link" not in r.text and "http" not in r.text  # no remote asset of any kind
+    for op in ("POST /v1/identify", "POST /v1/track", "POST /v1/batch"):
+        assert op in r.text
+    assert 'href="/openapi.json"' in r.text
+    assert r.headers["content-security-policy"].startswith("default-src 'none'")
+    assert httpx.get(f"{shared_server.url}/redoc").status_code == 404
+
+
 def test_collected_events_load_into_raw_events(server: EventServer) -> None:
     batch = [
         {"type": "identify", "anonymousId": "anon-1", "userId": "acct-1", "messageId": "i1",

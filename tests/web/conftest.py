@@ -67,6 +67,30 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     return Demo(root / "workspace", email)
 
 
+SHIFT_CUSTOMERS = 1500
+
+
+@pytest.fixture(scope="session")
+def shifted_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``personify demo --second-quarter`` (two persona runs, the planned shift between
+    them), with the test users: its root folder (data/, workspace/), and the CLI's output
+    in ``cli-output.txt``."""
+    from typer.testing import CliRunner
+
+    from personify.cli import app
+
+    root = tmp_path_factory.mktemp("shift")
+    result = CliRunner().invoke(
+        app, ["demo", "--dir", str(root), "--customers", str(SHIFT_CUSTOMERS), "--second-quarter"]
+    )
+    assert result.exit_code == 0, result.output
+    (root / "cli-output.txt").write_text(result.output, encoding="utf-8")
+    store = UserStore(root / "workspace")
+    for name, (role, password) in PASSWORDS.items():
+        store.add(name, role, password)
+    return root
+
+
 @pytest.fixture(scope="session")
 def site(demo: Demo) -> Iterator[TestClient]:
     """The web app in-process (no event API): a client with no session."""

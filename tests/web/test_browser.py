@@ -19,6 +19,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from personify.events import KeyStore
 from tests.events.conftest import EventServer
 from tests.web.conftest import PASSWORDS, XSS_BODY, XSS_SUBJECT, XSS_TICKET, Demo
 
@@ -201,3 +202,33 @@ def test_events_still_collected_beside_the_web_app(server: EventServer) -> None:
     assert httpx.get(f"{server.url}/openapi.json").json()["info"]["title"] == (
         "Personify event collection"
     )
+
+
+def test_history_shows_the_shift_and_its_chart(browser: Browser, shifted_demo: Path) -> None:
+    """Two persona runs (the demo's second quarter): the History page, its chart image and
+    the persona page's lineage, with no script error or CSP violation."""
+    ws = shifted_demo / "workspace"
+    report = json.loads((ws / "output" / "drift.json").read_text())
+    _, key = KeyStore(ws).create("browser")
+    srv = EventServer(ws, key).start()
+    try:
+        v = Visit(browser, srv).login("vic")
+        v.page.get_by_role("link", name="History").click()
+        v.page.wait_for_url(f"{v.base}/history")
+        chart = v.page.locator("figure.chart img")
+        chart.wait_for()
+        assert v.page.evaluate(
+            "() => { const i = document.querySelector('figure.chart img');"
+            " return i.complete && i.naturalWidth > 0; }"
+        )
+        rows = v.page.locator("table tbody tr", has_text="the quarter before")
+        assert rows.count() >= 1  # the channel change, named in the table
+        assert "grew" in v.page.locator("main").inner_text()
+        v.shot("history")
+        m = report["matched"][0]
+        v.page.goto(f"{v.base}/personas/{m['persona']['slug']}")
+        assert m["previous"]["name"] in v.page.locator("main").inner_text()
+        assert v.errors == [], v.errors
+        v.context.close()
+    finally:
+        srv.stop()

@@ -143,3 +143,48 @@ def test_persona_page_says_what_it_continues(two_runs: Path) -> None:
         assert "continues Ann, Title 1, sharing 53% of their members" in page
         assert "customers 10 → 13" in page
         assert "New since the previous refresh" in client.get("/personas/dee-run-b-3").text
+
+
+def test_a_persisting_persona_keeps_its_name_and_picture(two_runs: Path) -> None:
+    from personify.personas.render import avatar_svg
+    from personify.refresh import pictures
+
+    with Workspace(two_runs) as ws:
+        # run-b's segment 1 continues run-a's 1 (Jaccard 8/15), 2 continues 2; 3 is new
+        assert carried_names(ws, "run-b") == {1: "Ann", 2: "Bob"}
+        assert pictures(ws, "run-b") == {
+            "anya-run-b-1": "ann-run-a-1",
+            "bert-run-b-2": "bob-run-a-2",
+        }
+    with TestClient(create_site(two_runs)) as client:
+        login(client, "vic")
+        kept = client.get("/personas/anya-run-b-1/avatar.svg").text
+        assert kept == avatar_svg("ann-run-a-1", size=128)  # the picture of its line
+        assert kept != avatar_svg("anya-run-b-1", size=128)  # not one drawn from its new slug
+        own = client.get("/personas/dee-run-b-3/avatar.svg").text
+        assert own == avatar_svg("dee-run-b-3", size=128)  # a new persona has its own
+        assert avatar_svg("ann-run-a-1", size=96) in client.get("/").text
+        page = client.get("/personas/anya-run-b-1").text
+        assert "This persona's history (2 versions)" in page
+        assert "Ann, Title 1" in page and "Anya, Title 1" in page  # both versions listed
+
+
+def test_the_drift_chart_is_an_svg_image_with_escaped_text(two_runs: Path) -> None:
+    with Workspace(two_runs) as ws:
+        report = latest_drift(ws)
+    assert report is not None
+    report["matched"][0]["persona"]["name"] = "<script>alert(1)</script> $x$"
+    from personify.refresh import drift_svg
+
+    svg = drift_svg(report)
+    assert "<script" not in svg and "&lt;script&gt;alert(1)&lt;/script&gt; $x$" in svg
+    assert "Dee (new)" in svg and "Cy (vanished)" in svg
+    with TestClient(create_site(two_runs)) as client:
+        login(client, "vic")
+        assert '<img src="/history/drift.svg"' in client.get("/history").text
+        chart = client.get("/history/drift.svg")
+        assert chart.status_code == 200 and chart.headers["content-type"] == "image/svg+xml"
+        assert "script-src" not in chart.headers["content-security-policy"]  # none allowed
+        assert chart.text.lstrip().startswith("<?xml") and "<script" not in chart.text
+        for name in ("Anya", "Bert", "Dee (new)", "Cy (vanished)", "Customers"):
+            assert name in chart.text

@@ -50,8 +50,24 @@ def _seconds(rng: np.random.Generator, day: np.ndarray, store: np.ndarray) -> np
     return day * 86400 + hour * 3600 + rng.integers(0, 3600, len(day))
 
 
+@dataclass(frozen=True)
+class ChannelMove:
+    """From ``day`` on, persons of ``type_id`` make ``share`` of the purchases they would
+    have made in channel ``source`` in channel ``target`` instead (0 web, 1 app, 2 store)."""
+
+    day: int
+    type_id: int
+    source: int
+    target: int
+    share: float
+
+
 def make_commerce(
-    rng: np.random.Generator, p: People, pools: Pools, counters: dict[str, int]
+    rng: np.random.Generator,
+    p: People,
+    pools: Pools,
+    counters: dict[str, int],
+    move: ChannelMove | None = None,
 ) -> Commerce:
     tpar = np.array([[t.items_per_basket, t.type_id] for t in LATENT_TYPES])
     years = (p.end - p.start + 1) / 365.0
@@ -59,7 +75,13 @@ def make_commerce(
     who = np.repeat(np.arange(p.n), n_buy)
     first = np.r_[True, who[1:] != who[:-1]] if len(who) else np.zeros(0, bool)
     day = np.where(first, p.start[who], rng.integers(p.start[who], p.end[who] + 1))
-    channel = pick(rng, p.mix[who])
+    mix = p.mix[who]
+    if move is not None:  # the same draws: only the probabilities of the moved rows change
+        rows = (p.type_id[who] == move.type_id) & (day >= move.day)
+        moved = mix[rows, move.source] * move.share
+        mix[rows, move.source] -= moved
+        mix[rows, move.target] += moved
+    channel = pick(rng, mix)
     secs = _seconds(rng, day, channel == _STORE)
     size = 1 + rng.poisson(tpar[p.type_id[who], 0] - 1)
     line_of = np.repeat(np.arange(len(who)), size)

@@ -161,10 +161,19 @@ def make_people(
     n: int,
     counters: dict[str, int],
     used_emails: set[str],
+    *,
+    only_type: int | None = None,
+    first_day: int = 0,
 ) -> People:
-    """n persons numbered from first_pnum; counters and used_emails carry across chunks."""
-    shares = np.array([t.share for t in _TP])
-    type_id = rng.choice(len(_TP), n, p=shares / shares.sum())
+    """n persons numbered from first_pnum; counters and used_emails carry across chunks.
+
+    ``only_type`` makes every person of that type and ``first_day`` is the earliest day a
+    person becomes a customer (the planned shift's newcomers, generator.Shift)."""
+    if only_type is None:
+        shares = np.array([t.share for t in _TP])
+        type_id = rng.choice(len(_TP), n, p=shares / shares.sum())
+    else:
+        type_id = np.full(n, only_type, dtype=np.int64)
     tp = np.array(
         [
             [
@@ -219,7 +228,7 @@ def make_people(
     for arr in (postcode_new, postcode_old, move_day, new_town):
         arr[b] = arr[a]
 
-    start = rng.integers(0, DAYS - 10, n)
+    start = rng.integers(first_day, DAYS - 10, n)
     life = rng.exponential(tp[:, 6] * 30.44)
     end = np.minimum(start + np.maximum(life, 1), DAYS - 1).astype(np.int64)
     acq_channel = _draw(rng, _probs("acquisition")[type_id])

@@ -2,29 +2,87 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import json
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from ._arrow import T0, fixed_ids, iso, strings, take, to_date
-from ._commerce import make_commerce
+from ._arrow import DAYS, T0, fixed_ids, iso, strings, take, to_date
+from ._commerce import ChannelMove, make_commerce
 from ._digital import make_email_events, make_events
 from ._people import People, crm_records, loyalty_records, make_people
 from ._pools import ACQ_CAMPAIGNS, Pools, build_pools
 from ._sinks import SOURCES, TRUTH, Sinks
-from ._types import CATEGORIES, CATEGORY_MARGINS, TYPE_NAMES
+from ._types import CATEGORIES, CATEGORY_MARGINS, CHANNELS, LATENT_TYPES, TYPE_NAMES
 from ._voice import make_reviews, make_surveys, make_tickets
 
 CHUNK = 50_000  # persons per chunk; fixed, because the chunking is part of the seed's output
 MIN_CUSTOMERS, MAX_CUSTOMERS = 100, 5_000_000
 MONTHS = 36
 Progress = Callable[[str, float], None]
+QUARTER_START = dt.date(2025, 10, 1)  # the planned shift's quarter: 2025-10-01 .. 2025-12-31
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A planned change in the demo company's last quarter (2025-10-01 to 2025-12-31).
+
+    ``grows`` gets ``growth`` times its usual number of newcomers in that quarter; from its
+    first day ``moves`` makes ``moved_share`` of the purchases it would have made in channel
+    ``channel_from`` in ``channel_to``. The persons are those the same seed gives without
+    a shift (their records are drawn anew, so they differ in detail from the unshifted
+    demo); ``quarter1/sources`` is exactly these sources cut at the quarter's first day."""
+
+    grows: str = "affluent_professionals"
+    growth: float = 6.0
+    moves: str = "store_loyalists"
+    channel_from: str = "store"
+    channel_to: str = "web"
+    moved_share: float = 0.9
+
+    def __post_init__(self) -> None:
+        for name in (self.grows, self.moves):
+            if name not in TYPE_NAMES:
+                raise ValueError(f"no latent type {name!r}; the types: {', '.join(TYPE_NAMES)}")
+        if self.grows == self.moves:
+            raise ValueError("the growing type and the type that changes channel must differ")
+        for ch in (self.channel_from, self.channel_to):
+            if ch not in CHANNELS:
+                raise ValueError(f"no channel {ch!r}; the channels: {', '.join(CHANNELS)}")
+        if self.channel_from == self.channel_to or self.channel_to == "app":
+            # the app needs an account, which many of a type may lack
+            raise ValueError("channel_to must be another channel than channel_from, not app")
+        if not (self.growth >= 1 and 0 < self.moved_share <= 1):
+            raise ValueError("growth must be at least 1 and moved_share in (0, 1]")
+
+    @property
+    def first_day(self) -> int:
+        return (QUARTER_START - dt.date(2023, 1, 1)).days
+
+    def newcomers(self, customers: int) -> int:
+        """Extra persons of ``grows`` who become customers in the quarter: (growth - 1) x
+        the type's share x the customers whose first day falls in it."""
+        t = LATENT_TYPES[TYPE_NAMES.index(self.grows)]
+        in_quarter = (DAYS - 10 - self.first_day) / (DAYS - 10)
+        return round((self.growth - 1) * t.share * customers * in_quarter)
+
+    def move(self) -> ChannelMove:
+        return ChannelMove(
+            day=self.first_day,
+            type_id=TYPE_NAMES.index(self.moves),
+            source=CHANNELS.index(self.channel_from),
+            target=CHANNELS.index(self.channel_to),
+            share=self.moved_share,
+        )
 
 
 @dataclass(frozen=True)
@@ -44,11 +102,15 @@ def generate_demo_company(
     seed: int = 42,
     progress: Progress | None = None,
     overwrite: bool = False,
+    shift: Shift | None = None,
 ) -> DemoSummary:
     """Generate `customers` persons and everything the company knows about them.
 
     The same seed (and customers) gives byte-identical files. progress(step, fraction) is
-    called with steps "reference", "customers" and "marketing".
+    called with steps "reference", "customers" and "marketing". With a ``shift`` the last
+    quarter holds the planned change (its newcomers come after the `customers` persons),
+    ``truth/shift.json`` records it, and ``quarter1/`` holds the sources as they were the
+    day before that quarter (:func:`cut_sources`): the company three months earlier.
     """
     out = Path(out_dir)
     _check(out, customers, seed, overwrite)
@@ -78,13 +140,83 @@ def generate_demo_company(
     for c in range(n_chunks):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(c,)))
         n = min(CHUNK, customers - c * CHUNK)
-        _chunk(rng, sinks, pools, c * CHUNK, n, counters, used_emails, acquired)
+        _chunk(rng, sinks, pools, c * CHUNK, n, counters, used_emails, acquired, shift)
         report("customers", (c + 1) / n_chunks)
+    extra = shift.newcomers(customers) if shift else 0
+    if shift and extra:
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(10**6 + 2,)))
+        _chunk(rng, sinks, pools, customers, extra, counters, used_emails, acquired, shift, True)
     _write_spend(sinks, acquired, seed)
     sinks.close()
+    if shift:
+        record = {
+            "quarter": [QUARTER_START.isoformat(), "2025-12-31"],
+            **asdict(shift),
+            "newcomers_added": extra,
+            "quarter1": "quarter1/sources: the sources as of the quarter's first day",
+        }
+        (out / "truth" / "shift.json").write_text(json.dumps(record, indent=2) + "\n")
+        cut_sources(out / "sources", out / "quarter1" / "sources", QUARTER_START)
     report("marketing", 1.0)
     rows = {name: sinks.rows.get(name, 0) for name in [*SOURCES, *TRUTH]}  # contract order
     return DemoSummary(out, customers, seed, MappingProxyType(rows))
+
+
+# The column that dates each row of a source (order lines follow their order).
+_DATED = {
+    "crm_customers.csv": "signup_date",
+    "loyalty_members.csv": "joined_date",
+    "orders.parquet": "order_ts",
+    "pos_receipts.parquet": "receipt_ts",
+    "events.jsonl": "timestamp",
+    "email_campaigns.csv": "sent_date",
+    "email_events.csv": "event_ts",
+    "marketing_spend.csv": "month",
+    "first_touch.csv": "touch_ts",
+    "support_tickets.csv": "created_ts",
+    "reviews.csv": "created_ts",
+    "survey_responses.csv": "submitted_ts",
+}
+
+
+def cut_sources(src: Path, dst: Path, before: dt.date) -> None:
+    """Copy the demo sources in ``src`` to ``dst`` keeping only what existed before
+    ``before``: rows dated earlier (CSV and JSON lines byte for byte), order lines of
+    the orders kept, every product."""
+    dst.mkdir(parents=True, exist_ok=True)
+    day, month = before.isoformat(), before.isoformat()[:7]
+    kept_orders: pa.Array | None = None
+    for name in SOURCES:
+        path, target = src / name, dst / name
+        col = _DATED.get(name)
+        if name == "order_lines.parquet":
+            continue  # after orders
+        if col is None:
+            shutil.copyfile(path, target)
+        elif name.endswith(".parquet"):
+            table = pq.read_table(path)
+            ts = pa.scalar(dt.datetime.combine(before, dt.time()), table.schema.field(col).type)
+            table = table.filter(pc.less(table.column(col), ts))
+            pq.write_table(table, target, compression="zstd")
+            if name == "orders.parquet":
+                kept_orders = table.column("order_id").combine_chunks()
+        elif name.endswith(".jsonl"):
+            with open(path, encoding="utf-8") as f, open(target, "w", encoding="utf-8") as g:
+                g.writelines(line for line in f if json.loads(line)[col] < day)
+        else:
+            limit = month if col == "month" else day
+            with (
+                open(path, encoding="utf-8", newline="") as f,
+                open(target, "w", encoding="utf-8", newline="") as g,
+            ):
+                header = f.readline()
+                g.write(header)
+                at = next(csv.reader([header])).index(col)
+                g.writelines(line for line in f if next(csv.reader([line]))[at] < limit)
+    lines = pq.read_table(src / "order_lines.parquet")
+    assert kept_orders is not None
+    lines = lines.filter(pc.is_in(lines.column("order_id"), value_set=kept_orders))
+    pq.write_table(lines, dst / "order_lines.parquet", compression="zstd")
 
 
 def _check(out: Path, customers: int, seed: int, overwrite: bool) -> None:
@@ -102,7 +234,7 @@ def _check(out: Path, customers: int, seed: int, overwrite: bool) -> None:
             raise ValueError(
                 f"{out} is not empty; choose an empty directory or pass overwrite=True"
             )
-        for sub in ("sources", "truth"):
+        for sub in ("sources", "truth", "quarter1"):
             shutil.rmtree(out / sub, ignore_errors=True)
 
 
@@ -159,8 +291,22 @@ def _chunk(
     counters: dict[str, int],
     used_emails: set[str],
     acquired: np.ndarray,
+    shift: Shift | None = None,
+    newcomers: bool = False,
 ) -> None:
-    p = make_people(rng, pools, offset, n, counters, used_emails)
+    if newcomers and shift:
+        p = make_people(
+            rng,
+            pools,
+            offset,
+            n,
+            counters,
+            used_emails,
+            only_type=TYPE_NAMES.index(shift.grows),
+            first_day=shift.first_day,
+        )
+    else:
+        p = make_people(rng, pools, offset, n, counters, used_emails)
     pid = fixed_ids("P", p.pnum, 8)
 
     def person(idx: np.ndarray) -> pa.Array:
@@ -185,7 +331,7 @@ def _chunk(
     truth.append(
         _records("loyalty_members", loyalty.column("card_number").combine_chunks(), person(loy_idx))
     )
-    com = make_commerce(rng, p, pools, counters)
+    com = make_commerce(rng, p, pools, counters, shift.move() if shift else None)
     sinks.write("orders.parquet", com.orders)
     sinks.write("order_lines.parquet", com.lines)
     sinks.write("pos_receipts.parquet", com.receipts)

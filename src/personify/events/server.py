@@ -294,7 +294,18 @@ def create_app(
         "alias and batch. Authenticate with a write key as the basic-auth user name or as "
         "`writeKey` in the body.",
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI loads its scripts from a CDN: offline it is a blank page
+        redoc_url=None,
     )
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs_page() -> Response:
+        return Response(
+            _docs_html(app.openapi()),
+            media_type="text/html; charset=utf-8",
+            headers={"content-security-policy": "default-src 'none'; frame-ancestors 'none'"},
+        )
+
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
@@ -397,13 +408,38 @@ def create_app(
     return FastPath(app, collect, site)
 
 
+def _docs_html(spec: dict[str, Any]) -> str:
+    """The event API's reference as one plain HTML page (no script, no remote asset): every
+    operation with its summary, and the OpenAPI description for tools."""
+    from html import escape
+
+    info = spec.get("info", {})
+    items = []
+    for path, ops in spec.get("paths", {}).items():
+        for method, op in ops.items():
+            summary = op.get("summary") or op.get("description") or ""
+            items.append(
+                f"<li><code>{escape(method.upper())} {escape(path)}</code> {escape(summary)}</li>"
+            )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(str(info.get('title', 'API')))}</title></head><body>"
+        f"<h1>{escape(str(info.get('title', 'API')))}</h1>"
+        f"<p>{escape(str(info.get('description', '')))}</p>"
+        f"<ul>{''.join(items)}</ul>"
+        '<p>The whole description: <a href="/openapi.json">/openapi.json</a> (OpenAPI '
+        f"{escape(str(spec.get('openapi', '')))}), for any OpenAPI viewer or client generator."
+        "</p></body></html>"
+    )
+
+
 # The paths FastPath answers itself, and the kind of call each takes.
 _FAST = {f"/v1/{kind}": kind for kind in (*models.SINGLE, "batch")} | {"/v1/import": "batch"}
 
 
 # What the event app answers besides the POSTs FastPath takes (with the web app mounted,
 # every other path is the web app's).
-_EVENT_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+_EVENT_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
 
 
 class FastPath:

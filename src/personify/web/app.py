@@ -32,12 +32,14 @@ from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from personify import refresh
 from personify.errors import PersonifyError
 from personify.formatting import DASH, number_format
 from personify.personas.render import avatar_svg
 from personify.web import schemas
 from personify.web.data import Busy, Snapshot, WorkspaceData, search_personas
 from personify.web.exports import EXPORTS, safe_slug
+from personify.web.security import CHART_CSP
 from personify.web.sessions import LoginLimiter, Session, SessionStore
 from personify.web.users import ROLES, User, UserStore, role_at_least
 
@@ -197,9 +199,11 @@ def create_web_app(workspace: str | Path) -> FastAPI:
     avatars: dict[str, Markup] = {}
 
     def avatar(slug: str, size: int = 96, doc: dict[str, Any] | None = None) -> Markup:
-        key = f"{slug}:{size}:{doc is not None}"
+        # A persona that continues one of an earlier run keeps that one's picture (refresh.py)
+        seed = data.snapshot().pictures.get(slug, slug)
+        key = f"{seed}:{size}:{doc is not None}"
         if key not in avatars:  # no customer data, no text; matched to doc's age and gender
-            avatars[key] = Markup(avatar_svg(slug, size=size, doc=doc))
+            avatars[key] = Markup(avatar_svg(seed, size=size, doc=doc))
         return avatars[key]
 
     env.globals["avatar"] = avatar
@@ -564,6 +568,7 @@ def create_web_app(workspace: str | Path) -> FastAPI:
             lineage=lineage,
             is_new=is_new,
             drift=drift,
+            line=snap.lines.get(slug),
         )
 
     @app.get("/personas/{slug}/avatar.svg", include_in_schema=False)
@@ -635,6 +640,24 @@ def create_web_app(workspace: str | Path) -> FastAPI:
     async def history_page(request: Request, user: Viewer) -> Response:
         snap = data.snapshot()
         return shared_page(request, "history.html.j2", None, history=snap.history, drift=snap.drift)
+
+    charts: dict[tuple[float, str], str] = {}  # (snapshot, run) -> the drift chart
+
+    @app.get("/history/drift.svg", include_in_schema=False)
+    async def drift_chart(user: Viewer) -> Response:
+        snap = data.snapshot()
+        if snap.drift is None:
+            raise AppError(404, "only one persona run: no drift to chart")
+        key = (snap.loaded_at, str(snap.run_id))
+        if key not in charts:
+            charts.clear()
+            charts[key] = await run_in_threadpool(refresh.drift_svg, snap.drift)
+        # Matplotlib styles its SVG with style attributes; as an image it runs no script
+        return Response(
+            charts[key],
+            media_type="image/svg+xml",
+            headers={"content-security-policy": CHART_CSP},
+        )
 
     @app.get("/search", include_in_schema=False)
     async def search_page(

@@ -70,6 +70,8 @@ class Snapshot:
     loaded_at: float = field(default_factory=time.time)
     history: list[dict[str, Any]] = field(default_factory=list)  # runs, newest first
     drift: dict[str, Any] | None = None  # the current run against the one before
+    pictures: dict[str, str] = field(default_factory=dict)  # slug -> inherited picture seed
+    lines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # slug -> its history
 
     @property
     def by_slug(self) -> dict[str, dict[str, Any]]:
@@ -199,6 +201,8 @@ class WorkspaceData:
                 if len(found) >= 2 and engine.has_table("segment_membership")
                 else None
             )
+            pictures = refresh.pictures(ws, run_id)
+            lines = _clean(refresh.lines(ws, run_id))
         return Snapshot(
             run_id,
             created.isoformat(sep=" ") + " UTC" if hasattr(created, "isoformat") else str(created),
@@ -210,6 +214,8 @@ class WorkspaceData:
             language,
             history=history,
             drift=drift,
+            pictures=pictures,
+            lines=lines,
         )
 
     @staticmethod
